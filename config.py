@@ -1,0 +1,255 @@
+"""Every setting of the service, read from the environment with local defaults.
+
+This is the only module that reads ``os.environ``. A bad value raises ConfigError with one line
+naming the variable and what is wrong; entry points print that line and exit.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+# Steam's store currency by country code; STORE_CURRENCY overrides it for anything not listed.
+CURRENCY_BY_COUNTRY = {
+    "us": "USD", "gb": "GBP", "ca": "CAD", "au": "AUD", "nz": "NZD", "cn": "CNY", "jp": "JPY",
+    "kr": "KRW", "ru": "RUB", "ua": "UAH", "pl": "PLN", "br": "BRL", "mx": "MXN", "sg": "SGD",
+    "in": "INR", "id": "IDR", "my": "MYR", "ph": "PHP", "th": "THB", "vn": "VND", "tr": "USD",
+    "ch": "CHF", "no": "NOK", "il": "ILS", "za": "ZAR", "ae": "AED", "sa": "SAR", "tw": "TWD",
+    "hk": "HKD", "cl": "CLP", "co": "COP", "pe": "PEN", "cr": "CRC", "uy": "UYU", "kz": "KZT",
+    "qa": "QAR", "kw": "KWD", "de": "EUR", "fr": "EUR", "es": "EUR", "it": "EUR", "nl": "EUR",
+    "be": "EUR", "at": "EUR", "fi": "EUR", "ie": "EUR", "pt": "EUR", "gr": "EUR", "sk": "EUR",
+    "si": "EUR", "ee": "EUR", "lv": "EUR", "lt": "EUR", "lu": "EUR", "mt": "EUR", "cy": "EUR",
+}
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; str() is one line naming the variable."""
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str
+    redis_url: str
+    redis_ssl_cert_reqs: str | None
+    store_url: str
+    store_country: str
+    store_language: str
+    store_currency: str
+    store_page_size: int
+    store_rate_limit: str
+    store_connect_timeout: float
+    store_read_timeout: float
+    store_max_retries: int
+    store_backoff_base: float
+    store_backoff_max: float
+    store_user_agent: str
+    scrape_pages_per_task: int
+    timezone: str
+    public_url: str
+    mail_server: str
+    mail_port: int
+    mail_use_tls: bool
+    mail_use_ssl: bool
+    mail_username: str | None
+    mail_password: str | None = field(repr=False)
+    mail_default_sender: str
+    mail_timeout: float
+    mail_batch_size: int
+    alert_stuck_after: int
+    alert_max_attempts: int
+    beat_lock_ttl: int
+    beat_max_loop_interval: float
+    log_level: str
+
+    @property
+    def mail_domain(self) -> str:
+        """The domain of the sender address, used for Message-IDs."""
+        address = self.mail_default_sender.rsplit("<", 1)[-1].rstrip(">").strip()
+        return address.rsplit("@", 1)[-1] or "localhost"
+
+
+def _fail(name: str, value: str, why: str) -> ConfigError:
+    return ConfigError(f"{name}={value!r}: {why}")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise _fail(name, raw, "must be a whole number") from None
+    if not low <= value <= high:
+        raise _fail(name, raw, f"must be between {low} and {high}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise _fail(name, raw, "must be a number") from None
+    if not low <= value <= high:
+        raise _fail(name, raw, f"must be between {low:g} and {high:g}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise _fail(name, raw, "must be true or false")
+
+
+def _str(env: Mapping[str, str], name: str, default: str) -> str:
+    return env.get(name, "").strip() or default
+
+
+def normalize_database_url(raw: str, name: str = "DATABASE_URL") -> str:
+    """Return a SQLAlchemy URL: Heroku's postgres:// becomes postgresql+psycopg://."""
+    scheme, sep, rest = raw.partition("://")
+    if not sep or not rest:
+        raise _fail(name, raw, "must look like sqlite:///path or postgresql://user@host/db")
+    if scheme in {"postgres", "postgresql"}:
+        return f"postgresql+psycopg://{rest}"
+    if scheme.startswith("postgresql+") or scheme.startswith("sqlite"):
+        return raw
+    raise _fail(name, raw, f"unsupported database {scheme!r} (use sqlite or postgresql)")
+
+
+def normalize_redis_url(raw: str, cert_reqs: str | None, name: str = "REDIS_URL") -> str:
+    """Return a Redis URL Celery accepts; rediss:// gets ssl_cert_reqs when it has none."""
+    parts = urlsplit(raw)
+    if parts.scheme not in {"redis", "rediss"} or not parts.hostname:
+        raise _fail(name, raw, "must look like redis://host:6379/0 or rediss://...")
+    try:
+        parts.port
+    except ValueError:
+        raise _fail(name, raw, "has a bad port") from None
+    db = parts.path.lstrip("/")
+    if db and not db.isdigit():
+        raise _fail(name, raw, "database number after the host must be a whole number")
+    query = dict(parse_qsl(parts.query))
+    if parts.scheme == "rediss" and "ssl_cert_reqs" not in query:
+        query["ssl_cert_reqs"] = cert_reqs or "CERT_NONE"
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, check: Callable[[str], bool],
+            why: str) -> str:
+    value = _str(env, name, default)
+    if not check(value):
+        raise _fail(name, value, why)
+    return value
+
+
+def _rate_limit(value: str) -> bool:
+    from limits import parse_many
+
+    try:
+        return bool(parse_many(value))
+    except ValueError:
+        return False
+
+
+def _timezone(value: str) -> bool:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+_cached: Config | None = None
+
+
+def get_config() -> Config:
+    """Return the process-wide Config, loaded from os.environ on first use."""
+    global _cached
+    if _cached is None:
+        _cached = load_config()
+    return _cached
+
+
+def load_config(environ: Mapping[str, str] | None = None) -> Config:
+    """Build the Config from the environment; raises ConfigError naming the bad variable."""
+    env = os.environ if environ is None else environ
+    cert_reqs = _choice(env, "REDIS_SSL_CERT_REQS", "none",
+                        lambda v: v.lower() in {"none", "optional", "required"},
+                        "must be none, optional or required")
+    cert_reqs_value = {"none": "CERT_NONE", "optional": "CERT_OPTIONAL",
+                       "required": "CERT_REQUIRED"}[cert_reqs.lower()]
+    country = _choice(env, "STORE_COUNTRY", "us", lambda v: len(v) == 2 and v.isalpha(),
+                      "must be a two-letter country code").lower()
+    currency = env.get("STORE_CURRENCY", "").strip().upper() or CURRENCY_BY_COUNTRY.get(country)
+    if not currency:
+        raise _fail("STORE_COUNTRY", country, "has no known currency; set STORE_CURRENCY too")
+    if len(currency) != 3 or not currency.isalpha():
+        raise _fail("STORE_CURRENCY", currency, "must be a three-letter ISO 4217 code")
+    store_url = _choice(env, "STORE_URL", "https://store.steampowered.com",
+                        lambda v: urlsplit(v).scheme in {"http", "https"}
+                        and bool(urlsplit(v).hostname),
+                        "must be an http(s) URL such as https://store.steampowered.com")
+    default_db = f"sqlite:///{INSTANCE_DIR / 'scout.db'}"
+    return Config(
+        database_url=normalize_database_url(_str(env, "DATABASE_URL", default_db)),
+        redis_url=normalize_redis_url(_str(env, "REDIS_URL", "redis://localhost:6379/0"),
+                                      cert_reqs_value),
+        redis_ssl_cert_reqs=cert_reqs_value,
+        store_url=store_url.rstrip("/"),
+        store_country=country,
+        store_language=_choice(env, "STORE_LANGUAGE", "english",
+                               lambda v: v.replace("_", "").isalpha(),
+                               "must be a Steam language name such as english"),
+        store_currency=currency,
+        store_page_size=_int(env, "STORE_PAGE_SIZE", 100, 1, 100),
+        store_rate_limit=_choice(env, "STORE_RATE_LIMIT", "1/second", _rate_limit,
+                                 "must be a rate such as 1/second or 200/5minutes"),
+        store_connect_timeout=_float(env, "STORE_CONNECT_TIMEOUT", 5.0, 0.1, 120),
+        store_read_timeout=_float(env, "STORE_READ_TIMEOUT", 20.0, 0.1, 600),
+        store_max_retries=_int(env, "STORE_MAX_RETRIES", 5, 0, 20),
+        store_backoff_base=_float(env, "STORE_BACKOFF_BASE", 1.0, 0.0, 60),
+        store_backoff_max=_float(env, "STORE_BACKOFF_MAX", 60.0, 0.0, 3600),
+        store_user_agent=_str(env, "STORE_USER_AGENT",
+                              "SteamScout/0.1 (price watch; +https://github.com/steamscout)"),
+        scrape_pages_per_task=_int(env, "SCRAPE_PAGES_PER_TASK", 5, 1, 100),
+        timezone=_choice(env, "TIMEZONE", "UTC", _timezone,
+                         "must be an IANA time zone such as Europe/Berlin"),
+        public_url=_choice(env, "PUBLIC_URL", "http://localhost:5000",
+                           lambda v: urlsplit(v).scheme in {"http", "https"}
+                           and bool(urlsplit(v).hostname),
+                           "must be an http(s) URL").rstrip("/"),
+        mail_server=_str(env, "MAIL_SERVER", "localhost"),
+        mail_port=_int(env, "MAIL_PORT", 25, 1, 65535),
+        mail_use_tls=_bool(env, "MAIL_USE_TLS", False),
+        mail_use_ssl=_bool(env, "MAIL_USE_SSL", False),
+        mail_username=env.get("MAIL_USERNAME") or None,
+        mail_password=env.get("MAIL_PASSWORD") or None,
+        mail_default_sender=_choice(env, "MAIL_DEFAULT_SENDER",
+                                    "SteamScout <alerts@localhost>",
+                                    lambda v: "@" in v, "must be an email address"),
+        mail_timeout=_float(env, "MAIL_TIMEOUT", 30.0, 0.1, 600),
+        mail_batch_size=_int(env, "MAIL_BATCH_SIZE", 100, 1, 10000),
+        alert_stuck_after=_int(env, "ALERT_STUCK_AFTER", 900, 10, 86400 * 7),
+        alert_max_attempts=_int(env, "ALERT_MAX_ATTEMPTS", 5, 1, 100),
+        beat_lock_ttl=_int(env, "BEAT_LOCK_TTL", 10, 2, 600),
+        beat_max_loop_interval=_float(env, "BEAT_MAX_LOOP_INTERVAL", 1.0, 0.05, 300),
+        log_level=_choice(env, "LOG_LEVEL", "INFO",
+                          lambda v: v.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"},
+                          "must be DEBUG, INFO, WARNING or ERROR").upper(),
+    )

@@ -1,0 +1,10 @@
+"""SQLAlchemy models; importing this package registers every table on Base.metadata."""
+
+from models.base import Base, Session, configure_engine, get_engine, utcnow
+from models.game import Game, PriceChange
+from models.scrape import ScrapePage, ScrapeRun
+
+__all__ = [
+    "Base", "Session", "configure_engine", "get_engine", "utcnow",
+    "Game", "PriceChange", "ScrapePage", "ScrapeRun",
+]

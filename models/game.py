@@ -1,0 +1,61 @@
+"""The store catalogue: one row per store item, and its price history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base
+
+KINDS = ("app", "sub", "bundle")
+
+
+class Game(Base):
+    """A store item (app, package or bundle) with its latest known price in minor units."""
+
+    __tablename__ = "games"
+    __table_args__ = (UniqueConstraint("kind", "steam_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(6))
+    steam_id: Mapped[int] = mapped_column(BigInteger)
+    title: Mapped[str] = mapped_column(String(500))
+    final_cents: Mapped[int | None] = mapped_column(BigInteger)
+    original_cents: Mapped[int | None] = mapped_column(BigInteger)
+    discount_pct: Mapped[int] = mapped_column(default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    is_free: Mapped[bool] = mapped_column(default=False)
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    price_changed_at: Mapped[datetime | None]
+
+    @property
+    def itemkey(self) -> str:
+        """Steam's item key, e.g. App_440, Sub_54029, Bundle_232."""
+        return f"{self.kind.capitalize()}_{self.steam_id}"
+
+    @property
+    def store_path(self) -> str:
+        """The item's path on the store, e.g. /app/440/."""
+        return f"/{self.kind}/{self.steam_id}/"
+
+
+class PriceChange(Base):
+    """A game's price from observed_at on; written only when the price differs from before."""
+
+    __tablename__ = "price_history"
+    __table_args__ = (Index("ix_price_history_game_price", "game_id", "final_cents"),
+                      Index("ix_price_history_game_time", "game_id", "observed_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    game_id: Mapped[int] = mapped_column(ForeignKey("games.id", ondelete="CASCADE"))
+    observed_at: Mapped[datetime]
+    final_cents: Mapped[int | None] = mapped_column(BigInteger)
+    original_cents: Mapped[int | None] = mapped_column(BigInteger)
+    discount_pct: Mapped[int] = mapped_column(default=0)
+    is_free: Mapped[bool] = mapped_column(default=False)
+    currency: Mapped[str] = mapped_column(String(3))
+    scrape_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("scrape_runs.id", ondelete="SET NULL"))

@@ -1,0 +1,44 @@
+"""`scout`: the admin console. Each command module registers its subcommands here.
+
+Expected failures (bad arguments, bad config, unreachable services) print one line on stderr
+and exit non-zero; they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from config import ConfigError
+from scheduler.cli.output import CLIError
+
+COMMAND_MODULES = [
+    "scheduler.cli.catalogue",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser for every scout command."""
+    parser = argparse.ArgumentParser(prog="scout", description="SteamScout admin console.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one scout command; return its exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (CLIError, ConfigError) as exc:
+        print(f"scout: error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ConfigError) else getattr(exc, "status", 1)
+    except KeyboardInterrupt:
+        print("scout: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

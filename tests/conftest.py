@@ -1,0 +1,118 @@
+"""Fixtures for real services: Redis, SQLite and PostgreSQL, and a real Celery worker.
+
+The environment is set here, before anything imports config, so every test run talks to its
+own Redis db and its own databases and never to a developer's data.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import services
+
+_redis = services.private_redis_db()
+REDIS_URL = _redis.__enter__()
+_tmp = tempfile.TemporaryDirectory(prefix="scout-test-")
+SQLITE_URL = f"sqlite:///{Path(_tmp.name) / 'scout.db'}"
+os.environ.update({
+    "REDIS_URL": REDIS_URL,
+    "DATABASE_URL": SQLITE_URL,
+    "STORE_URL": "http://127.0.0.1:9",
+    "STORE_RATE_LIMIT": "1000/second",
+    "STORE_BACKOFF_BASE": "0.05",
+    "STORE_BACKOFF_MAX": "0.5",
+    "STORE_CONNECT_TIMEOUT": "2",
+    "STORE_READ_TIMEOUT": "5",
+    "MAIL_SERVER": "127.0.0.1",
+    "MAIL_PORT": "9",
+    "MAIL_TIMEOUT": "5",
+    "PUBLIC_URL": "http://scout.test",
+    "MAIL_DEFAULT_SENDER": "SteamScout <alerts@scout.test>",
+})
+
+from models import Base  # noqa: E402
+from models.base import configure_engine, get_engine  # noqa: E402
+from scheduler.celery_app import app as celery_app  # noqa: E402
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _redis.__exit__(None, None, None)
+    _tmp.cleanup()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The URL of this test run's private Redis db."""
+    return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def sqlite_url() -> str:
+    """A migrated SQLite file database for this test run."""
+    services.migrate(SQLITE_URL)
+    return SQLITE_URL
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A migrated PostgreSQL database for this test run (skips only where allowed)."""
+    if not services.postgres_available():
+        if services.POSTGRES_REQUIRED:
+            pytest.fail(f"PostgreSQL is required but not reachable at {services.POSTGRES_ADMIN_URL}")
+        pytest.skip("PostgreSQL not reachable on 127.0.0.1:5432")
+    with services.fresh_postgres_database() as url:
+        services.migrate(url)
+        yield url
+
+
+def _empty_all_tables() -> None:
+    engine = get_engine()
+    tables = [t for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each test using it runs on SQLite and on PostgreSQL, with empty tables; yields the URL."""
+    url = request.getfixturevalue(f"{request.param}_url")
+    configure_engine(url)
+    _empty_all_tables()
+    yield url
+    configure_engine(SQLITE_URL)
+
+
+@pytest.fixture
+def sqlite_db(sqlite_url: str) -> Iterator[str]:
+    """Empty tables on the SQLite test database; yields the URL."""
+    configure_engine(sqlite_url)
+    _empty_all_tables()
+    yield sqlite_url
+
+
+@pytest.fixture(scope="session")
+def celery_worker_session():
+    """A real Celery worker (threads pool) on the private Redis db, shared by the session."""
+    import celery.contrib.testing.tasks  # noqa: F401  (registers celery.ping)
+    from celery.contrib.testing.worker import start_worker
+
+    celery_app.control.purge()
+    with start_worker(celery_app, pool="threads", concurrency=4, perform_ping_check=True,
+                      queues=["celery", "scrape", "mail"], shutdown_timeout=30) as worker:
+        yield worker
+
+
+@pytest.fixture
+def worker(celery_worker_session):
+    """The running Celery worker; use it in tests that send tasks."""
+    return celery_worker_session

@@ -1,0 +1,80 @@
+"""Real services for the tests: a private Redis db, a fresh PostgreSQL database, migrated schemas."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import redis
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from config import PROJECT_ROOT
+
+REDIS_SERVER = os.environ.get("TEST_REDIS_SERVER", "redis://127.0.0.1:6379")
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
+POSTGRES_REQUIRED = os.environ.get("SCOUT_REQUIRE_POSTGRES", "") == "1"
+
+
+@contextmanager
+def private_redis_db() -> Iterator[str]:
+    """Claim a Redis db number no other test run holds; yield its URL, flushed before and after."""
+    admin = redis.Redis.from_url(f"{REDIS_SERVER}/0")
+    for number in range(1, 16):
+        if admin.set(f"scout-test-lock:{number}", os.getpid(), nx=True, ex=4 * 3600):
+            break
+    else:
+        raise RuntimeError("all Redis test databases 1-15 are claimed by other test runs")
+    url = f"{REDIS_SERVER}/{number}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    try:
+        yield url
+    finally:
+        client.flushdb()
+        admin.delete(f"scout-test-lock:{number}")
+
+
+def postgres_available() -> bool:
+    """Return True when the PostgreSQL test server answers."""
+    try:
+        engine = create_engine(POSTGRES_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """Create an empty database for this test run on the test server; drop it afterwards."""
+    name = f"scout_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(
+            hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def alembic_config(url: str) -> AlembicConfig:
+    """Return an Alembic config for this project pointed at url."""
+    cfg = AlembicConfig(str(PROJECT_ROOT / "alembic.ini"))
+    cfg.attributes["url"] = url
+    cfg.attributes["configure_logger"] = False
+    return cfg
+
+
+def migrate(url: str) -> None:
+    """Run every migration against url."""
+    command.upgrade(alembic_config(url), "head")

@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from scheduler.celery_app import app
+
+
+def test_a_real_worker_answers_on_the_private_redis_db(worker, redis_url):
+    assert app.conf.broker_url == redis_url
+    result = app.send_task("celery.ping")
+    assert result.get(timeout=10) == "pong"
