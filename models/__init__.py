@@ -1,5 +1,6 @@
 """SQLAlchemy models; importing this package registers every table on Base.metadata."""
 
+from models.alert import Alert, AlertRun, Subscriber, WatchEntry
 from models.base import Base, Session, configure_engine, get_engine, utcnow
 from models.game import Game, PriceChange
 from models.scrape import ScrapePage, ScrapeRun
@@ -7,4 +8,5 @@ from models.scrape import ScrapePage, ScrapeRun
 __all__ = [
     "Base", "Session", "configure_engine", "get_engine", "utcnow",
     "Game", "PriceChange", "ScrapePage", "ScrapeRun",
+    "Alert", "AlertRun", "Subscriber", "WatchEntry",
 ]
