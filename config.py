@@ -146,7 +146,7 @@ def normalize_redis_url(raw: str, cert_reqs: str | None, name: str = "REDIS_URL"
         raise _fail(name, raw, "database number after the host must be a whole number")
     query = dict(parse_qsl(parts.query))
     if parts.scheme == "rediss" and "ssl_cert_reqs" not in query:
-        query["ssl_cert_reqs"] = cert_reqs or "CERT_NONE"
+        query["ssl_cert_reqs"] = cert_reqs or "none"
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
@@ -192,8 +192,9 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     cert_reqs = _choice(env, "REDIS_SSL_CERT_REQS", "none",
                         lambda v: v.lower() in {"none", "optional", "required"},
                         "must be none, optional or required")
-    cert_reqs_value = {"none": "CERT_NONE", "optional": "CERT_OPTIONAL",
-                       "required": "CERT_REQUIRED"}[cert_reqs.lower()]
+    # Lower-case values: Celery, kombu and redis-py (used directly by beat's lock and the
+    # rate limiter) all accept these; redis-py rejects the CERT_* spellings.
+    cert_reqs_value = cert_reqs.lower()
     country = _choice(env, "STORE_COUNTRY", "us", lambda v: len(v) == 2 and v.isalpha(),
                       "must be a two-letter country code").lower()
     currency = env.get("STORE_CURRENCY", "").strip().upper() or CURRENCY_BY_COUNTRY.get(country)

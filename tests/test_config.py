@@ -12,9 +12,20 @@ def test_it_turns_herokus_postgres_url_into_one_sqlalchemy_accepts():
 
 def test_it_adds_ssl_cert_reqs_to_a_rediss_url():
     cfg = load_config({"REDIS_URL": "rediss://:pw@ec2.example.com:6380"})
-    assert cfg.redis_url == "rediss://:pw@ec2.example.com:6380?ssl_cert_reqs=CERT_NONE"
+    assert cfg.redis_url == "rediss://:pw@ec2.example.com:6380?ssl_cert_reqs=none"
     strict = load_config({"REDIS_URL": "rediss://h:6380/0", "REDIS_SSL_CERT_REQS": "required"})
-    assert strict.redis_url.endswith("ssl_cert_reqs=CERT_REQUIRED")
+    assert strict.redis_url.endswith("ssl_cert_reqs=required")
+
+
+def test_a_rediss_url_is_accepted_by_redis_py_celery_and_kombu_alike():
+    import redis
+    from celery import Celery
+
+    url = load_config({"REDIS_URL": "rediss://:pw@redis.example.com:6380/0"}).redis_url
+    redis.Redis.from_url(url)  # raises on a cert flag redis-py does not know
+    app = Celery(broker=url, backend=url)
+    assert app.connection_for_write().transport_options is not None
+    assert app.backend.connparams["ssl_cert_reqs"] is not None
 
 
 def test_it_keeps_an_explicit_ssl_cert_reqs():

@@ -1,0 +1,243 @@
+"""The polite catalogue client: one HTTP session, timeouts, backoff, a rate shared by all workers.
+
+Imports nothing of ours and takes plain values. Choices:
+- Retries: 429, 5xx, connection errors, timeouts and bodies cut short, with exponential backoff
+  and full jitter (a random wait in [0, min(backoff_max, backoff_base * 2**retry)]). Any other
+  4xx is final. max_retries counts retries, so a page is tried at most max_retries + 1 times.
+- Retry-After (seconds or an HTTP-date) replaces the backoff even when it exceeds backoff_max:
+  the store said when to come back, and coming back sooner only earns another 429. When it asks
+  for more than retry_after_max (300 s by default) the client does not park a worker that long: it
+  raises FetchError at once with .retry_after set, so the caller can reschedule the page.
+- The rate limit is limits' moving window in Redis, keyed per store host: at most N requests in
+  any window of the given length across every process, with no burst of 2N at a window edge as
+  a fixed window allows (FixedWindowElasticExpiry no longer exists in limits >= 4). Entries are
+  stamped with each client's clock, so the workers' clocks must agree (NTP) to a fraction of it.
+- limits hands the Redis URL to redis.from_url, which accepts rediss:// but wants
+  ssl_cert_reqs=none|optional|required; Celery-style CERT_NONE values are translated.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+import time
+from email.utils import parsedate_to_datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import requests
+from limits import parse_many
+from limits.errors import StorageError
+from limits.storage import RedisStorage
+from limits.strategies import MovingWindowRateLimiter
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_MAX = 300.0
+AGE_GATE_COOKIES = {
+    "birthtime": "470703601",  # 1 Dec 1984: old enough for every age gate
+    "lastagecheckage": "1-January-1985",
+    "wants_mature_content": "1",
+    "mature_content": "1",
+}
+_RETRIABLE = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
+class FetchError(Exception):
+    """A store page could not be fetched; str() is one line (page, cause, attempts, URL)."""
+
+    def __init__(
+        self,
+        url: str,
+        start: int,
+        reason: str,
+        attempts: int,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.url, self.start, self.reason, self.attempts = url, start, reason, attempts
+        self.status, self.retry_after = status, retry_after
+        noun = "attempt" if attempts == 1 else "attempts"
+        super().__init__(f"store page start={start}: {reason} after {attempts} {noun} ({url})")
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Return the seconds a Retry-After value asks to wait (seconds or HTTP-date), or None."""
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    return max(0.0, seconds) if seconds == seconds else None
+
+
+def limits_redis_url(redis_url: str) -> str:
+    """Return redis_url with a Celery-style ssl_cert_reqs=CERT_NONE turned into redis-py's none."""
+    parts = urlsplit(redis_url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    fixed = [(k, v.lower().removeprefix("cert_") if k == "ssl_cert_reqs" else v) for k, v in query]
+    return urlunsplit(parts._replace(query=urlencode(fixed)))
+
+
+class SharedRateLimit:
+    """A request rate ("5/second", "10/second;200/minute") held across processes via Redis."""
+
+    def __init__(self, rate: str, redis_url: str, key: str) -> None:
+        self.items = parse_many(rate)
+        self.key = key
+        storage = RedisStorage(
+            limits_redis_url(redis_url), key_prefix="scout", wrap_exceptions=True
+        )
+        self.limiter = MovingWindowRateLimiter(storage)
+
+    def acquire(self) -> float:
+        """Take one request slot, sleeping until the window has one; return the seconds slept."""
+        slept = 0.0
+        for item in self.items:
+            while not self.limiter.hit(item, self.key):
+                reset_at = self.limiter.get_window_stats(item, self.key).reset_time
+                # Sleep until the oldest entry leaves the window; never spin, never oversleep.
+                pause = min(max(reset_at - time.time(), 0.005), item.get_expiry())
+                time.sleep(pause)
+                slept += pause
+        return slept
+
+
+class StoreClient:
+    """Fetches search pages from one store politely; one per process (see get_client)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        country: str,
+        language: str,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 20.0,
+        max_retries: int = 5,
+        backoff_base: float = 1.0,
+        backoff_max: float = 60.0,
+        user_agent: str = "SteamScout/0.1",
+        rate_limit: str = "1/second",
+        redis_url: str = "redis://localhost:6379/0",
+        retry_after_max: float = RETRY_AFTER_MAX,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.country, self.language = country, language
+        self.timeout = (connect_timeout, read_timeout)
+        self.max_retries = max_retries
+        self.backoff_base, self.backoff_max = backoff_base, backoff_max
+        self.retry_after_max = retry_after_max
+        host = urlsplit(self.base_url).hostname or ""
+        self.rate = SharedRateLimit(rate_limit, redis_url, key=f"store:{host}")
+        self.session = requests.Session()
+        self.session.headers.update(
+            {
+                "User-Agent": user_agent,
+                "Accept": "application/json, text/javascript, */*; q=0.01",
+                "X-Requested-With": "XMLHttpRequest",
+            }
+        )
+        for name, value in AGE_GATE_COOKIES.items():
+            self.session.cookies.set(name, value, domain=host, path="/")
+
+    def search_params(self, start: int, count: int) -> dict[str, str | int]:
+        """Return the query of the infinite-scroll search: every game, package and bundle."""
+        return {
+            "query": "",
+            "start": start,
+            "count": count,
+            "dynamic_data": "",
+            # A name order keeps pages stable while a scrape walks them; relevance reshuffles.
+            "sort_by": "Name_ASC",
+            "category1": "998,996,21",  # games, bundles, DLC
+            "ignore_preferences": 1,
+            "infinite": 1,
+            "cc": self.country,
+            "l": self.language,
+        }
+
+    def backoff(self, retry: int) -> float:
+        """Return the full-jitter wait before retry number `retry` (0-based)."""
+        return random.uniform(0, min(self.backoff_max, self.backoff_base * 2**retry))
+
+    def fetch_search_page(self, start: int, count: int) -> str:
+        """Return the body of one search page; raises FetchError when retries run out."""
+        url = f"{self.base_url}/search/results/"
+        params = self.search_params(start, count)
+        full_url = f"{url}?{urlencode(params)}"
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                self.rate.acquire()
+            except StorageError as exc:
+                reason = f"rate limiter unavailable: {_one_line(exc)}"
+                raise FetchError(full_url, start, reason, attempts) from exc
+            status, retry_after, reason, body = self._attempt(url, params)
+            if body is not None:
+                return body
+            if status is not None and status != 429 and status < 500:
+                raise FetchError(full_url, start, reason, attempts, status)
+            if attempts > self.max_retries:
+                raise FetchError(full_url, start, reason, attempts, status, retry_after)
+            if retry_after is not None and retry_after > self.retry_after_max:
+                reason += f" (Retry-After {retry_after:.0f} s exceeds {self.retry_after_max:.0f} s)"
+                raise FetchError(full_url, start, reason, attempts, status, retry_after)
+            wait = retry_after if retry_after is not None else self.backoff(attempts - 1)
+            log.warning("store page start=%s: %s; retry in %.2f s", start, reason, wait)
+            time.sleep(wait)
+
+    def _attempt(
+        self, url: str, params: dict[str, str | int]
+    ) -> tuple[int | None, float | None, str, str | None]:
+        """Make one request; return (status, retry_after, reason, body or None on failure)."""
+        try:
+            response = self.session.get(url, params=params, timeout=self.timeout)
+            body = response.content
+        except _RETRIABLE as exc:
+            return None, None, _one_line(exc), None
+        if response.status_code == 200:
+            response.encoding = response.encoding or "utf-8"
+            return 200, None, "ok", body.decode(response.encoding, errors="replace")
+        retry_after = None
+        if response.status_code in (429, 503):
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        return response.status_code, retry_after, f"HTTP {response.status_code}", None
+
+    def close(self) -> None:
+        """Close the session's connections."""
+        self.session.close()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{type(exc).__name__}: {text[:200]}"
+
+
+_clients: dict[tuple[object, ...], StoreClient] = {}
+_clients_lock = threading.Lock()
+
+
+def get_client(**settings: object) -> StoreClient:
+    """Return this process's StoreClient for these settings (a forked child builds its own)."""
+    key = (os.getpid(), *sorted(settings.items()))
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = StoreClient(**settings)  # type: ignore[arg-type]
+        return client

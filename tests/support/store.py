@@ -1,0 +1,19 @@
+"""The simulated Steam store as a pytest fixture, on a free 127.0.0.1 port."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from scheduler.store_sim import SimStore, start_store
+
+
+@pytest.fixture
+def store() -> Iterator[SimStore]:
+    """A running SimStore of 1000 games (seed 1, 2015 layout); stopped after the test."""
+    sim = start_store(games=1000, layout="2015", seed=1)
+    try:
+        yield sim
+    finally:
+        sim.stop()
