@@ -1,7 +1,10 @@
 """The default schedule, as plain data: name -> task, schedule, args, kwargs, options.
 
-Seeded into the database scheduler on first start; later edits live in the database.
-A schedule is {"cron": "m h dom mon dow"} (in the app timezone) or {"every": seconds}.
+Seeded into the database scheduler (scheduler.beat) on first start; a later start adds new
+names but never overwrites an entry an admin edited. Edits live in the database
+(`scout schedule ...`). A schedule is {"cron": "m h dom mon dow"} in the app timezone
+(TIMEZONE) or {"every": seconds}. `expires` drops a run a worker did not start in time, so a
+backlog never runs stale copies of the same check.
 """
 
 from __future__ import annotations
@@ -13,5 +16,19 @@ DEFAULT_SCHEDULE: dict[str, dict] = {
         "args": [],
         "kwargs": {},
         "options": {"queue": "scrape", "expires": 6 * 3600},
+    },
+    "check-watchlists": {
+        "task": "scheduler.tasks.alerts.check_watchlists",
+        "schedule": {"cron": "15 * * * *"},
+        "args": [],
+        "kwargs": {},
+        "options": {"queue": "celery", "expires": 55 * 60},
+    },
+    "requeue-stuck-alerts": {
+        "task": "scheduler.tasks.alerts.requeue_stuck_alerts",
+        "schedule": {"every": 300},
+        "args": [],
+        "kwargs": {},
+        "options": {"queue": "celery", "expires": 240},
     },
 }

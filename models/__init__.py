@@ -3,10 +3,12 @@
 from models.alert import Alert, AlertRun, Subscriber, WatchEntry
 from models.base import Base, Session, configure_engine, get_engine, utcnow
 from models.game import Game, PriceChange
+from models.schedule import ScheduleEdit, ScheduleEntry
 from models.scrape import ScrapePage, ScrapeRun
 
 __all__ = [
     "Base", "Session", "configure_engine", "get_engine", "utcnow",
     "Game", "PriceChange", "ScrapePage", "ScrapeRun",
     "Alert", "AlertRun", "Subscriber", "WatchEntry",
+    "ScheduleEdit", "ScheduleEntry",
 ]

@@ -1,0 +1,269 @@
+"""`scout schedule`: list, show and edit the beat schedule while beat runs; every edit is logged.
+
+An edit is validated, committed with its log row, then beat is nudged through Redis; a running
+beat applies it within a second (the database is the truth if the nudge is lost).
+`run NAME` sends the entry's task at once from here, without waiting for beat, and logs it;
+the entry's own rhythm (last run, run count) is left alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from scheduler import schedule_store as store
+from scheduler import schedule_view as view
+from scheduler.cli.output import CLIError, print_json, print_table
+from scheduler.schedule_admin import apply_edit, known_tasks, merged_options, timing_from
+from scheduler.schedule_timing import ScheduleError, Timing, parse_every
+
+LIST_COLUMNS = ("name", "schedule", "in_words", "enabled", "next_run", "last_run_at", "run_count")
+HISTORY_COLUMNS = ("version", "at", "by", "entry", "action", "change")
+CALL_FIELDS = ("task", "args", "kwargs")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `scout schedule ...` to the scout parser."""
+    parser = subparsers.add_parser("schedule", help="show and edit the beat schedule")
+    actions = parser.add_subparsers(dest="schedule_action", metavar="ACTION", required=True)
+    _reader(actions, "list", "every entry, its schedule and next run", cmd_list)
+    _reader(actions, "show", "one entry in full", cmd_show).add_argument("name")
+    history = _reader(actions, "history", "who changed what, newest first", cmd_history)
+    history.add_argument("name", nargs="?", help="only this entry")
+    history.add_argument("--limit", type=int, default=50, help="at most N edits (50)")
+    add = _editor(actions, "add", "add an entry", cmd_add)
+    _schedule_and_call_options(add, adding=True)
+    add.add_argument("--disabled", action="store_true", help="add it disabled")
+    setp = _editor(actions, "set", "change an entry's schedule (or task, args, options)", cmd_set)
+    _schedule_and_call_options(setp, adding=False)
+    _editor(actions, "enable", "let an entry fire again", cmd_toggle).set_defaults(enabled=True)
+    _editor(actions, "disable", "stop an entry firing", cmd_toggle).set_defaults(enabled=False)
+    _editor(actions, "remove", "delete an entry", cmd_remove)
+    _editor(actions, "run", "send an entry's task now", cmd_run)
+
+
+def _reader(actions: Any, name: str, text: str, func: Any) -> argparse.ArgumentParser:
+    parser = actions.add_parser(name, help=text)
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+    parser.set_defaults(func=func)
+    return parser
+
+
+def _editor(actions: Any, name: str, text: str, func: Any) -> argparse.ArgumentParser:
+    parser = actions.add_parser(name, help=text)
+    parser.add_argument("name")
+    parser.add_argument("--by", default=None, help="who makes the edit (default: OS user)")
+    parser.set_defaults(func=func)
+    return parser
+
+
+def _schedule_and_call_options(parser: argparse.ArgumentParser, adding: bool) -> None:
+    group = parser.add_mutually_exclusive_group(required=adding)
+    group.add_argument("--cron", metavar='"m h dom mon dow"', help="crontab in the app timezone")
+    group.add_argument("--every", metavar="INTERVAL", help="interval such as 30s, 5m, 2h")
+    parser.add_argument("--task", required=adding, help="registered task name")
+    parser.add_argument(
+        "--args", type=_json_arg, default=[] if adding else None, help="JSON list of arguments"
+    )
+    parser.add_argument(
+        "--kwargs",
+        type=_json_arg,
+        default={} if adding else None,
+        help="JSON object of keyword arguments",
+    )
+    parser.add_argument("--options", type=_json_arg, help="JSON object of send options")
+    parser.add_argument("--queue", help="queue to send to (default: the task's route)")
+    parser.add_argument("--expires", type=_every_arg, help="drop a run not started in time")
+
+
+def _json_arg(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({exc.msg}): {text!r}") from None
+
+
+def _every_arg(text: str) -> int:
+    try:
+        return parse_every(text)
+    except ScheduleError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+@contextmanager
+def _plainly() -> Iterator[None]:
+    """Turn a refused edit or unknown name into one CLI line."""
+    try:
+        yield
+    except ScheduleError as exc:
+        raise CLIError(str(exc)) from None
+
+
+@contextmanager
+def _reading() -> Iterator[Any]:
+    from models.base import Session
+    from scheduler.cli.services import open_database
+
+    open_database()
+    with _plainly(), Session() as session:
+        yield session
+
+
+def _timing(args: argparse.Namespace) -> Timing | None:
+    with _plainly():
+        return timing_from(args.cron, args.every)
+
+
+def _options(args: argparse.Namespace, current: dict[str, Any]) -> Any:
+    return merged_options(current, args.options, args.queue, args.expires)
+
+
+def _edit(work: Any) -> Any:
+    """Commit one edit and nudge beat; a refused edit becomes one CLI line."""
+    from scheduler.cli.services import open_database
+
+    open_database()
+    with _plainly():
+        result, nudged = apply_edit(work)
+    if not nudged:
+        print("note: Redis unreachable; beat picks the edit up from the database in a second")
+    return result
+
+
+def _by(args: argparse.Namespace) -> str:
+    return args.by or getpass.getuser()
+
+
+def _now() -> Any:
+    from models.base import utcnow
+
+    return utcnow()
+
+
+def _tz() -> ZoneInfo:
+    from config import get_config
+
+    return ZoneInfo(get_config().timezone)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """Print every entry with its schedule in words, next run, last run and run count."""
+    tz = _tz()
+    with _reading() as session:
+        rows = [view.entry_row(e, tz) for e in store.all_entries(session)]
+    if args.json:
+        print_json(rows)
+    else:
+        print_table(
+            [view.local_times(r, tz) for r in rows], LIST_COLUMNS, empty="no schedule entries"
+        )
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """Print one entry in full."""
+    tz = _tz()
+    with _reading() as session:
+        row = view.entry_row(store.get_entry(session, args.name), tz)
+    if args.json:
+        print_json(row)
+    else:
+        print("\n".join(view.entry_lines(row, tz)))
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    """Print the edit log, newest first."""
+    with _reading() as session:
+        rows = [
+            view.edit_row(e) for e in store.edit_history(session, args.name, max(1, args.limit))
+        ]
+    if args.json:
+        print_json(rows)
+        return 0
+    tz = _tz()
+    changes = [
+        {**view.local_times(r, tz), "change": view.summarize(r["before"], r["after"])} for r in rows
+    ]
+    print_table(changes, HISTORY_COLUMNS, empty="no schedule edits")
+    return 0
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    """Add an entry after checking the task, the schedule and the JSON fields."""
+    timing = _timing(args)
+    options = _options(args, {})
+    spec = {
+        "task": args.task,
+        "schedule": timing.as_spec(),
+        "args": args.args,
+        "kwargs": args.kwargs,
+        "options": options,
+        "enabled": not args.disabled,
+    }
+    with _plainly():
+        known = known_tasks()
+    entry = _edit(lambda s: store.add_entry(s, args.name, spec, _by(args), _now(), known))
+    print(view.confirmation(entry, f"added: {args.task}, {timing}", _tz()))
+    return 0
+
+
+def cmd_set(args: argparse.Namespace) -> int:
+    """Change the schedule (re-anchored: counted from now) and/or the task, args and options."""
+    timing = _timing(args)
+    call = {k: getattr(args, k) for k in CALL_FIELDS if getattr(args, k) is not None}
+    changes_options = args.options is not None or args.queue or args.expires
+    if timing is None and not call and not changes_options:
+        raise CLIError(
+            "nothing to change: give --cron or --every, or --task, --args, --kwargs, "
+            "--options, --queue or --expires"
+        )
+    with _plainly():
+        known = known_tasks() if "task" in call else None
+
+    def work(session: Any) -> Any:
+        entry = store.get_entry(session, args.name)
+        if timing is not None:
+            store.edit_entry(session, args.name, _by(args), _now(), timing=timing)
+        if call or changes_options:
+            call["options"] = _options(args, entry.options)
+            store.update_call(session, args.name, _by(args), _now(), call, known)
+        return entry
+
+    what = ", ".join([f"schedule {timing}"] * bool(timing) + sorted(call))
+    print(view.confirmation(_edit(work), f"changed: {what}", _tz()))
+    return 0
+
+
+def cmd_toggle(args: argparse.Namespace) -> int:
+    """Enable (it next fires counted from now) or disable an entry."""
+    entry = _edit(lambda s: store.edit_entry(s, args.name, _by(args), _now(), enabled=args.enabled))
+    print(view.confirmation(entry, "enabled" if args.enabled else "disabled", _tz()))
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    """Delete an entry; beat drops it within a second."""
+    _edit(lambda s: store.remove_entry(s, args.name, _by(args), _now()))
+    print(f"schedule entry {args.name!r} removed")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Send the entry's task now (from this process) and log who did it."""
+    from scheduler.cli.services import send_task
+
+    with _reading() as session:
+        entry = store.get_entry(session, args.name)
+        task, call_args = entry.task, list(entry.args)
+        options = {**entry.options, "kwargs": dict(entry.kwargs)}
+    result = send_task(task, *call_args, **options)
+    after = {"task": task, "task_id": result.id}
+    _edit(lambda s: store.log_edit(s, args.name, "run", _by(args), _now(), None, after))
+    print(f"schedule entry {args.name!r}: {task} sent now (task {result.id})")
+    return 0
