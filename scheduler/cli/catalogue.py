@@ -1,9 +1,159 @@
-"""Catalogue commands: scrape, games, runs."""
+"""Catalogue commands: scrape [--wait], games [--search], runs."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import time
+from typing import Any
+
+from sqlalchemy import func, select
+
+from scheduler.cli.output import CLIError, format_price, print_json, print_table
+
+POLL_SECONDS = 0.5
+NO_WORKER_HINT_AFTER = 15.0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the catalogue commands to the scout parser."""
+    scrape = subparsers.add_parser("scrape", help="queue a scrape of the store catalogue now")
+    scrape.add_argument("--wait", action="store_true",
+                        help="show progress and the run's figures when it ends")
+    scrape.set_defaults(func=cmd_scrape)
+    games = subparsers.add_parser("games", help="list games and their current prices")
+    games.add_argument("--search", metavar="TEXT", help="only titles containing TEXT")
+    games.add_argument("--limit", type=_positive, default=50, help="at most N rows (50)")
+    games.add_argument("--json", action="store_true", help="print JSON for scripts")
+    games.set_defaults(func=cmd_games)
+    runs = subparsers.add_parser("runs", help="list recent scrape runs and their figures")
+    runs.add_argument("--limit", type=_positive, default=20, help="at most N runs (20)")
+    runs.add_argument("--json", action="store_true", help="print JSON for scripts")
+    runs.set_defaults(func=cmd_runs)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
+    return value
+
+
+def cmd_scrape(args: argparse.Namespace) -> int:
+    """Queue scrape_catalogue; with --wait, follow the run until it ends."""
+    from scheduler.cli.services import send_task
+
+    result = send_task("scheduler.tasks.catalogue.scrape_catalogue")
+    print(f"scrape queued (task {result.id})")
+    if not args.wait:
+        return 0
+    figures = _wait_for_run(result)
+    _print_figures(figures)
+    return 0 if figures.get("status") == "ok" else 1
+
+
+def _wait_for_run(result: Any) -> dict[str, Any]:
+    from models import ScrapePage, ScrapeRun, Session
+    from scheduler.scrape_runs import run_figures
+
+    waited = 0.0
+    while True:
+        with Session() as session:
+            run = session.scalars(select(ScrapeRun).where(ScrapeRun.task_id == result.id)).first()
+            if run is not None:
+                done = session.scalar(select(func.count()).where(ScrapePage.run_id == run.id))
+                _progress(done or 0, run.pages_total)
+                if run.status != "running":
+                    sys.stderr.write("\n")
+                    return run_figures(run)
+        if run is None and result.ready():
+            outcome = result.result
+            if isinstance(outcome, dict) and outcome.get("skipped"):
+                raise CLIError(f"scrape skipped: {outcome['skipped']}")
+            raise CLIError(f"scrape task ended without a run: {outcome!r}")
+        if run is None and waited >= NO_WORKER_HINT_AFTER and waited < NO_WORKER_HINT_AFTER + POLL_SECONDS:
+            print("no worker has started the scrape yet; is the worker process running?",
+                  file=sys.stderr)
+        time.sleep(POLL_SECONDS)
+        waited += POLL_SECONDS
+
+
+def _progress(done: int, total: int) -> None:
+    if not total:
+        sys.stderr.write("\rreading the first page...")
+        return
+    width = 30
+    filled = min(width, width * done // total)
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} pages")
+    sys.stderr.flush()
+
+
+def _print_figures(figures: dict[str, Any]) -> None:
+    print(f"run {figures['run_id']}: {figures['status']}")
+    for key in ("total_count", "pages_total", "pages_ok", "pages_failed", "rows_seen",
+                "rows_new", "rows_changed", "rows_bad"):
+        print(f"  {key.replace('_', ' ')}: {figures[key]}")
+    if figures["finished_at"] and figures["started_at"]:
+        seconds = (figures["finished_at"] - figures["started_at"]).total_seconds()
+        print(f"  seconds: {seconds:.1f}")
+    if figures["error_summary"]:
+        print("  errors:")
+        for line in figures["error_summary"].splitlines():
+            print(f"    {line}")
+
+
+def cmd_games(args: argparse.Namespace) -> int:
+    """List games, cheapest last-seen first, optionally filtered by title."""
+    from models import Game, Session
+    from scheduler.cli.services import open_database
+
+    open_database()
+    query = select(Game).order_by(Game.title, Game.id).limit(args.limit)
+    if args.search:
+        pattern = "%" + args.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Game.title.ilike(pattern + "%", escape="\\"))
+    with Session() as session:
+        rows = [_game_row(game) for game in session.scalars(query)]
+    if args.json:
+        print_json(rows)
+    else:
+        print_table([{**r, "price": format_price(r["final_cents"], r["currency"], r["is_free"])}
+                     for r in rows],
+                    ["itemkey", "title", "price", "discount_pct", "last_seen"],
+                    empty="no games yet: run `scout scrape`")
+    return 0
+
+
+def _game_row(game: Any) -> dict[str, Any]:
+    return {
+        "itemkey": game.itemkey, "kind": game.kind, "steam_id": game.steam_id,
+        "title": game.title, "final_cents": game.final_cents,
+        "original_cents": game.original_cents, "discount_pct": game.discount_pct,
+        "currency": game.currency, "is_free": game.is_free, "first_seen": game.first_seen,
+        "last_seen": game.last_seen, "price_changed_at": game.price_changed_at,
+    }
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    """List recent scrape runs, newest first."""
+    from models import ScrapeRun, Session
+    from scheduler.cli.services import open_database
+    from scheduler.scrape_runs import run_figures
+
+    open_database()
+    with Session() as session:
+        runs = session.scalars(select(ScrapeRun).order_by(ScrapeRun.id.desc()).limit(args.limit))
+        rows = [run_figures(run) for run in runs]
+    if args.json:
+        print_json(rows)
+    else:
+        print_table([{**r, "run": r["run_id"],
+                      "pages": f"{r['pages_ok']}/{r['pages_total']} ok, {r['pages_failed']} failed",
+                      "rows": f"{r['rows_seen']} seen, {r['rows_new']} new, "
+                              f"{r['rows_changed']} changed"} for r in rows],
+                    ["run", "status", "started_at", "finished_at", "pages", "rows"],
+                    empty="no scrape runs yet")
+    return 0

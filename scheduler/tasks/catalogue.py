@@ -1,3 +1,147 @@
-"""Catalogue tasks: scrape the store's search pages into the database, fanned out in a chord."""
+"""Catalogue tasks: read the first search page, fan the rest out in a chord, close the run.
+
+Every task here runs twice safely: a run is keyed by the task id, a page that landed is
+skipped, upserts are idempotent and the closing callback recomputes the figures from the
+page records.
+"""
 
 from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import chord
+from sqlalchemy.exc import OperationalError
+
+from models import Session, utcnow
+from scheduler import scrape_runs
+from scheduler.celery_app import CONFIG, app
+from scheduler.parse import ParseError, SearchPage, parse_search_response
+from scheduler.prices import upsert_listings
+from scheduler.store_client import FetchError, StoreClient, get_client
+
+log = logging.getLogger(__name__)
+
+
+def store_client() -> StoreClient:
+    """Return this process's polite store client, built from the config."""
+    return get_client(
+        base_url=CONFIG.store_url, country=CONFIG.store_country,
+        language=CONFIG.store_language, connect_timeout=CONFIG.store_connect_timeout,
+        read_timeout=CONFIG.store_read_timeout, max_retries=CONFIG.store_max_retries,
+        backoff_base=CONFIG.store_backoff_base, backoff_max=CONFIG.store_backoff_max,
+        user_agent=CONFIG.store_user_agent, rate_limit=CONFIG.store_rate_limit,
+        redis_url=CONFIG.redis_url,
+    )
+
+
+def fetch_page(start: int) -> SearchPage:
+    """Fetch and parse one search page; raises FetchError or ParseError."""
+    body = store_client().fetch_search_page(start, CONFIG.store_page_size)
+    return parse_search_response(body, start)
+
+
+def land_page(run_id: int, start: int) -> SearchPage | None:
+    """Fetch, parse and store one page of a run, recording it ok or failed; None if failed."""
+    try:
+        page = fetch_page(start)
+    except (FetchError, ParseError) as exc:
+        log.warning("scrape run %s: page start=%s failed: %s", run_id, start, exc)
+        with Session.begin() as session:
+            scrape_runs.record_page(session, run_id, start, now=utcnow(), error=str(exc))
+        return None
+    with Session.begin() as session:
+        result = upsert_listings(session, page.listings, currency=CONFIG.store_currency,
+                                 run_id=run_id, now=utcnow())
+        counts = {"seen": result.seen, "new": result.new, "changed": result.changed,
+                  "bad": result.bad + len(page.bad_rows)}
+        scrape_runs.record_page(session, run_id, start, now=utcnow(), counts=counts,
+                                error=short_page_error(page, CONFIG.store_page_size))
+    return page
+
+
+def short_page_error(page: SearchPage, page_size: int) -> str | None:
+    """Return why a page that lost rows (cut off mid-row, say) is not whole, else None."""
+    expected = max(0, min(page_size, page.total_count - page.start))
+    got = len(page.listings) + len(page.bad_rows)
+    if got >= expected:
+        return None
+    detail = f": {page.bad_rows[0]}" if page.bad_rows else ""
+    return f"short page: {len(page.listings)} of {expected} rows{detail}"
+
+
+def page_starts(total_count: int, page_size: int) -> list[int]:
+    """Return the start offsets of every page after the first."""
+    return list(range(page_size, total_count, page_size))
+
+
+def chunked(items: list[int], size: int) -> list[list[int]]:
+    """Split items into lists of at most size."""
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+@app.task(bind=True, name="scheduler.tasks.catalogue.scrape_catalogue")
+def scrape_catalogue(self: Any) -> dict[str, Any]:
+    """Open a run, land the first page, then fan the other pages out in a chord."""
+    now = utcnow()
+    with Session.begin() as session:
+        scrape_runs.close_abandoned_runs(session, now=now)
+        other = scrape_runs.running_run(session)
+        if other is not None and other.task_id != self.request.id:
+            log.info("scrape skipped: run %s is still running", other.id)
+            return {"skipped": f"run {other.id} is still running", "run_id": other.id}
+        run = scrape_runs.start_run(session, task_id=self.request.id, now=now)
+        if run.status != "running":
+            return scrape_runs.run_figures(run)
+        run_id = run.id
+    first = land_page(run_id, 0)
+    if first is None:
+        with Session.begin() as session:
+            scrape_runs.set_plan(session, run_id, total_count=0, pages_total=1)
+            run = scrape_runs.finish_run(session, run_id, now=utcnow(),
+                                         fatal="the first page failed; nothing to fan out")
+            figures = scrape_runs.run_figures(run)
+        log.error("scrape run %s failed: first page could not be read", run_id)
+        return figures
+    starts = page_starts(first.total_count, CONFIG.store_page_size)
+    with Session.begin() as session:
+        scrape_runs.set_plan(session, run_id, total_count=first.total_count,
+                             pages_total=len(starts) + 1)
+    chunks = chunked(starts, CONFIG.scrape_pages_per_task)
+    if not chunks:
+        return finish_scrape.run([], run_id)
+    chord(scrape_pages.s(run_id, chunk) for chunk in chunks)(finish_scrape.s(run_id))
+    log.info("scrape run %s: %s rows in %s pages, %s page tasks queued", run_id,
+             first.total_count, len(starts) + 1, len(chunks))
+    return {"run_id": run_id, "pages_total": len(starts) + 1, "tasks": len(chunks)}
+
+
+@app.task(bind=True, name="scheduler.tasks.catalogue.scrape_pages", soft_time_limit=3600,
+          time_limit=3700, autoretry_for=(OperationalError,), retry_backoff=True,
+          max_retries=5)
+def scrape_pages(self: Any, run_id: int, starts: list[int]) -> dict[str, int]:
+    """Land a chunk of pages; a failed page is recorded and the others still land."""
+    done = failed = 0
+    for start in starts:
+        with Session.begin() as session:
+            if scrape_runs.page_done(session, run_id, start):
+                done += 1
+                continue
+        if land_page(run_id, start) is None:
+            failed += 1
+        else:
+            done += 1
+    return {"ok": done, "failed": failed}
+
+
+@app.task(name="scheduler.tasks.catalogue.finish_scrape")
+def finish_scrape(_results: list[dict[str, int]], run_id: int) -> dict[str, Any]:
+    """Chord callback: close the run with figures computed from its page records."""
+    with Session.begin() as session:
+        run = scrape_runs.finish_run(session, run_id, now=utcnow())
+        figures = scrape_runs.run_figures(run)
+    log.info("scrape run %s %s: pages ok=%s failed=%s, rows seen=%s new=%s changed=%s bad=%s",
+             run_id, figures["status"], figures["pages_ok"], figures["pages_failed"],
+             figures["rows_seen"], figures["rows_new"], figures["rows_changed"],
+             figures["rows_bad"])
+    return figures

@@ -1,0 +1,125 @@
+"""Scrape-run bookkeeping: open a run, record each page once, close the run with its figures."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from models import ScrapePage, ScrapeRun
+
+ABANDONED_AFTER = timedelta(hours=6)
+MAX_ERRORS_IN_SUMMARY = 5
+
+
+def _insert(session: Session):
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ScrapePage)
+
+
+def close_abandoned_runs(session: Session, *, now: datetime) -> int:
+    """Mark runs still 'running' after ABANDONED_AFTER as failed; return how many."""
+    result = session.execute(
+        update(ScrapeRun)
+        .where(ScrapeRun.status == "running", ScrapeRun.started_at < now - ABANDONED_AFTER)
+        .values(status="failed", finished_at=now,
+                error_summary="abandoned: never finished (worker lost or chord callback lost)")
+    )
+    return result.rowcount or 0
+
+
+def running_run(session: Session) -> ScrapeRun | None:
+    """Return the run that is still in progress, if any."""
+    return session.scalars(
+        select(ScrapeRun).where(ScrapeRun.status == "running").order_by(ScrapeRun.id).limit(1)
+    ).first()
+
+
+def start_run(session: Session, *, task_id: str, now: datetime) -> ScrapeRun:
+    """Return the run for task_id, creating it the first time (a re-delivered task reuses it)."""
+    run = session.scalars(select(ScrapeRun).where(ScrapeRun.task_id == task_id)).first()
+    if run is None:
+        run = ScrapeRun(task_id=task_id, started_at=now, status="running")
+        session.add(run)
+        session.flush()
+    return run
+
+
+def page_done(session: Session, run_id: int, start: int) -> bool:
+    """Return True when this page of the run already landed (a retried chunk skips it)."""
+    status = session.scalar(
+        select(ScrapePage.status).where(ScrapePage.run_id == run_id, ScrapePage.start == start)
+    )
+    return status == "ok"
+
+
+def record_page(session: Session, run_id: int, start: int, *, now: datetime,
+                counts: dict[str, int] | None = None, error: str | None = None) -> None:
+    """Record a page as ok (with its row counts) or failed (with error); ok is never undone."""
+    counts = counts or {}
+    values = {
+        "run_id": run_id, "start": start, "status": "failed" if error else "ok",
+        "rows_seen": counts.get("seen", 0), "rows_new": counts.get("new", 0),
+        "rows_changed": counts.get("changed", 0), "rows_bad": counts.get("bad", 0),
+        "error": error, "finished_at": now,
+    }
+    stmt = _insert(session).values(values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["run_id", "start"],
+        set_={k: stmt.excluded[k] for k in values if k not in ("run_id", "start")},
+        where=ScrapePage.status != "ok",
+    )
+    session.execute(stmt)
+
+
+def set_plan(session: Session, run_id: int, *, total_count: int, pages_total: int) -> None:
+    """Store what the first page told us: how many rows and pages this run will read."""
+    session.execute(update(ScrapeRun).where(ScrapeRun.id == run_id)
+                    .values(total_count=total_count, pages_total=pages_total))
+
+
+def finish_run(session: Session, run_id: int, *, now: datetime,
+               fatal: str | None = None) -> ScrapeRun:
+    """Close the run from its page records: status ok, partial or failed, and its figures."""
+    ok = ScrapePage.status == "ok"
+    figures = session.execute(
+        select(func.count(case((ok, 1))), func.count(case((~ok, 1))),
+               func.coalesce(func.sum(ScrapePage.rows_seen), 0),
+               func.coalesce(func.sum(ScrapePage.rows_new), 0),
+               func.coalesce(func.sum(ScrapePage.rows_changed), 0),
+               func.coalesce(func.sum(ScrapePage.rows_bad), 0))
+        .where(ScrapePage.run_id == run_id)
+    ).one()
+    errors = session.execute(
+        select(ScrapePage.start, ScrapePage.error).where(ScrapePage.run_id == run_id, ~ok)
+        .order_by(ScrapePage.start).limit(MAX_ERRORS_IN_SUMMARY)
+    ).all()
+    run = session.get(ScrapeRun, run_id)
+    assert run is not None, f"scrape run {run_id} vanished"
+    (run.pages_ok, run.pages_failed, run.rows_seen, run.rows_new, run.rows_changed,
+     run.rows_bad) = (int(v) for v in figures)
+    summary = [fatal] if fatal else []
+    summary += [f"start={start}: {error}" for start, error in errors]
+    if run.pages_failed > len(errors):
+        summary.append(f"... and {run.pages_failed - len(errors)} more failed pages")
+    run.error_summary = "\n".join(summary) or None
+    if fatal or run.pages_ok == 0:
+        run.status = "failed"
+    else:
+        run.status = "partial" if run.pages_failed else "ok"
+    run.finished_at = now
+    return run
+
+
+def run_figures(run: ScrapeRun) -> dict[str, object]:
+    """Return a run as a small JSON-able dict."""
+    return {
+        "run_id": run.id, "status": run.status, "started_at": run.started_at,
+        "finished_at": run.finished_at, "total_count": run.total_count,
+        "pages_total": run.pages_total, "pages_ok": run.pages_ok,
+        "pages_failed": run.pages_failed, "rows_seen": run.rows_seen, "rows_new": run.rows_new,
+        "rows_changed": run.rows_changed, "rows_bad": run.rows_bad,
+        "error_summary": run.error_summary,
+    }
