@@ -18,14 +18,62 @@ INSTANCE_DIR = PROJECT_ROOT / "instance"
 
 # Steam's store currency by country code; STORE_CURRENCY overrides it for anything not listed.
 CURRENCY_BY_COUNTRY = {
-    "us": "USD", "gb": "GBP", "ca": "CAD", "au": "AUD", "nz": "NZD", "cn": "CNY", "jp": "JPY",
-    "kr": "KRW", "ru": "RUB", "ua": "UAH", "pl": "PLN", "br": "BRL", "mx": "MXN", "sg": "SGD",
-    "in": "INR", "id": "IDR", "my": "MYR", "ph": "PHP", "th": "THB", "vn": "VND", "tr": "USD",
-    "ch": "CHF", "no": "NOK", "il": "ILS", "za": "ZAR", "ae": "AED", "sa": "SAR", "tw": "TWD",
-    "hk": "HKD", "cl": "CLP", "co": "COP", "pe": "PEN", "cr": "CRC", "uy": "UYU", "kz": "KZT",
-    "qa": "QAR", "kw": "KWD", "de": "EUR", "fr": "EUR", "es": "EUR", "it": "EUR", "nl": "EUR",
-    "be": "EUR", "at": "EUR", "fi": "EUR", "ie": "EUR", "pt": "EUR", "gr": "EUR", "sk": "EUR",
-    "si": "EUR", "ee": "EUR", "lv": "EUR", "lt": "EUR", "lu": "EUR", "mt": "EUR", "cy": "EUR",
+    "us": "USD",
+    "gb": "GBP",
+    "ca": "CAD",
+    "au": "AUD",
+    "nz": "NZD",
+    "cn": "CNY",
+    "jp": "JPY",
+    "kr": "KRW",
+    "ru": "RUB",
+    "ua": "UAH",
+    "pl": "PLN",
+    "br": "BRL",
+    "mx": "MXN",
+    "sg": "SGD",
+    "in": "INR",
+    "id": "IDR",
+    "my": "MYR",
+    "ph": "PHP",
+    "th": "THB",
+    "vn": "VND",
+    "tr": "USD",
+    "ch": "CHF",
+    "no": "NOK",
+    "il": "ILS",
+    "za": "ZAR",
+    "ae": "AED",
+    "sa": "SAR",
+    "tw": "TWD",
+    "hk": "HKD",
+    "cl": "CLP",
+    "co": "COP",
+    "pe": "PEN",
+    "cr": "CRC",
+    "uy": "UYU",
+    "kz": "KZT",
+    "qa": "QAR",
+    "kw": "KWD",
+    "de": "EUR",
+    "fr": "EUR",
+    "es": "EUR",
+    "it": "EUR",
+    "nl": "EUR",
+    "be": "EUR",
+    "at": "EUR",
+    "fi": "EUR",
+    "ie": "EUR",
+    "pt": "EUR",
+    "gr": "EUR",
+    "sk": "EUR",
+    "si": "EUR",
+    "ee": "EUR",
+    "lv": "EUR",
+    "lt": "EUR",
+    "lu": "EUR",
+    "mt": "EUR",
+    "cy": "EUR",
 }
 
 
@@ -67,6 +115,7 @@ class Config:
     beat_lock_ttl: int
     beat_max_loop_interval: float
     log_level: str
+    broker_visibility_timeout: int
 
     @property
     def mail_domain(self) -> str:
@@ -138,7 +187,7 @@ def normalize_redis_url(raw: str, cert_reqs: str | None, name: str = "REDIS_URL"
     if parts.scheme not in {"redis", "rediss"} or not parts.hostname:
         raise _fail(name, raw, "must look like redis://host:6379/0 or rediss://...")
     try:
-        parts.port
+        _ = parts.port  # urlsplit checks the port only when asked
     except ValueError:
         raise _fail(name, raw, "has a bad port") from None
     db = parts.path.lstrip("/")
@@ -150,8 +199,9 @@ def normalize_redis_url(raw: str, cert_reqs: str | None, name: str = "REDIS_URL"
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def _choice(env: Mapping[str, str], name: str, default: str, check: Callable[[str], bool],
-            why: str) -> str:
+def _choice(
+    env: Mapping[str, str], name: str, default: str, check: Callable[[str], bool], why: str
+) -> str:
     value = _str(env, name, default)
     if not check(value):
         raise _fail(name, value, why)
@@ -189,68 +239,104 @@ def get_config() -> Config:
 def load_config(environ: Mapping[str, str] | None = None) -> Config:
     """Build the Config from the environment; raises ConfigError naming the bad variable."""
     env = os.environ if environ is None else environ
-    cert_reqs = _choice(env, "REDIS_SSL_CERT_REQS", "none",
-                        lambda v: v.lower() in {"none", "optional", "required"},
-                        "must be none, optional or required")
+    cert_reqs = _choice(
+        env,
+        "REDIS_SSL_CERT_REQS",
+        "none",
+        lambda v: v.lower() in {"none", "optional", "required"},
+        "must be none, optional or required",
+    )
     # Lower-case values: Celery, kombu and redis-py (used directly by beat's lock and the
     # rate limiter) all accept these; redis-py rejects the CERT_* spellings.
     cert_reqs_value = cert_reqs.lower()
-    country = _choice(env, "STORE_COUNTRY", "us", lambda v: len(v) == 2 and v.isalpha(),
-                      "must be a two-letter country code").lower()
+    country = _choice(
+        env,
+        "STORE_COUNTRY",
+        "us",
+        lambda v: len(v) == 2 and v.isalpha(),
+        "must be a two-letter country code",
+    ).lower()
     currency = env.get("STORE_CURRENCY", "").strip().upper() or CURRENCY_BY_COUNTRY.get(country)
     if not currency:
         raise _fail("STORE_COUNTRY", country, "has no known currency; set STORE_CURRENCY too")
     if len(currency) != 3 or not currency.isalpha():
         raise _fail("STORE_CURRENCY", currency, "must be a three-letter ISO 4217 code")
-    store_url = _choice(env, "STORE_URL", "https://store.steampowered.com",
-                        lambda v: urlsplit(v).scheme in {"http", "https"}
-                        and bool(urlsplit(v).hostname),
-                        "must be an http(s) URL such as https://store.steampowered.com")
+    store_url = _choice(
+        env,
+        "STORE_URL",
+        "https://store.steampowered.com",
+        lambda v: urlsplit(v).scheme in {"http", "https"} and bool(urlsplit(v).hostname),
+        "must be an http(s) URL such as https://store.steampowered.com",
+    )
     default_db = f"sqlite:///{INSTANCE_DIR / 'scout.db'}"
     return Config(
         database_url=normalize_database_url(_str(env, "DATABASE_URL", default_db)),
-        redis_url=normalize_redis_url(_str(env, "REDIS_URL", "redis://localhost:6379/0"),
-                                      cert_reqs_value),
+        redis_url=normalize_redis_url(
+            _str(env, "REDIS_URL", "redis://localhost:6379/0"), cert_reqs_value
+        ),
         redis_ssl_cert_reqs=cert_reqs_value,
         store_url=store_url.rstrip("/"),
         store_country=country,
-        store_language=_choice(env, "STORE_LANGUAGE", "english",
-                               lambda v: v.replace("_", "").isalpha(),
-                               "must be a Steam language name such as english"),
+        store_language=_choice(
+            env,
+            "STORE_LANGUAGE",
+            "english",
+            lambda v: v.replace("_", "").isalpha(),
+            "must be a Steam language name such as english",
+        ),
         store_currency=currency,
         store_page_size=_int(env, "STORE_PAGE_SIZE", 100, 1, 100),
-        store_rate_limit=_choice(env, "STORE_RATE_LIMIT", "1/second", _rate_limit,
-                                 "must be a rate such as 1/second or 200/5minutes"),
+        store_rate_limit=_choice(
+            env,
+            "STORE_RATE_LIMIT",
+            "1/second",
+            _rate_limit,
+            "must be a rate such as 1/second or 200/5minutes",
+        ),
         store_connect_timeout=_float(env, "STORE_CONNECT_TIMEOUT", 5.0, 0.1, 120),
         store_read_timeout=_float(env, "STORE_READ_TIMEOUT", 20.0, 0.1, 600),
         store_max_retries=_int(env, "STORE_MAX_RETRIES", 5, 0, 20),
         store_backoff_base=_float(env, "STORE_BACKOFF_BASE", 1.0, 0.0, 60),
         store_backoff_max=_float(env, "STORE_BACKOFF_MAX", 60.0, 0.0, 3600),
-        store_user_agent=_str(env, "STORE_USER_AGENT",
-                              "SteamScout/0.1 (price watch; +https://github.com/steamscout)"),
+        store_user_agent=_str(
+            env, "STORE_USER_AGENT", "SteamScout/0.1 (price watch; +https://github.com/steamscout)"
+        ),
         scrape_pages_per_task=_int(env, "SCRAPE_PAGES_PER_TASK", 5, 1, 100),
-        timezone=_choice(env, "TIMEZONE", "UTC", _timezone,
-                         "must be an IANA time zone such as Europe/Berlin"),
-        public_url=_choice(env, "PUBLIC_URL", "http://localhost:5000",
-                           lambda v: urlsplit(v).scheme in {"http", "https"}
-                           and bool(urlsplit(v).hostname),
-                           "must be an http(s) URL").rstrip("/"),
+        timezone=_choice(
+            env, "TIMEZONE", "UTC", _timezone, "must be an IANA time zone such as Europe/Berlin"
+        ),
+        public_url=_choice(
+            env,
+            "PUBLIC_URL",
+            "http://localhost:5000",
+            lambda v: urlsplit(v).scheme in {"http", "https"} and bool(urlsplit(v).hostname),
+            "must be an http(s) URL",
+        ).rstrip("/"),
         mail_server=_str(env, "MAIL_SERVER", "localhost"),
         mail_port=_int(env, "MAIL_PORT", 25, 1, 65535),
         mail_use_tls=_bool(env, "MAIL_USE_TLS", False),
         mail_use_ssl=_bool(env, "MAIL_USE_SSL", False),
         mail_username=env.get("MAIL_USERNAME") or None,
         mail_password=env.get("MAIL_PASSWORD") or None,
-        mail_default_sender=_choice(env, "MAIL_DEFAULT_SENDER",
-                                    "SteamScout <alerts@localhost>",
-                                    lambda v: "@" in v, "must be an email address"),
+        mail_default_sender=_choice(
+            env,
+            "MAIL_DEFAULT_SENDER",
+            "SteamScout <alerts@localhost>",
+            lambda v: "@" in v,
+            "must be an email address",
+        ),
         mail_timeout=_float(env, "MAIL_TIMEOUT", 30.0, 0.1, 600),
         mail_batch_size=_int(env, "MAIL_BATCH_SIZE", 100, 1, 10000),
         alert_stuck_after=_int(env, "ALERT_STUCK_AFTER", 900, 10, 86400 * 7),
         alert_max_attempts=_int(env, "ALERT_MAX_ATTEMPTS", 5, 1, 100),
         beat_lock_ttl=_int(env, "BEAT_LOCK_TTL", 10, 2, 600),
         beat_max_loop_interval=_float(env, "BEAT_MAX_LOOP_INTERVAL", 1.0, 0.05, 300),
-        log_level=_choice(env, "LOG_LEVEL", "INFO",
-                          lambda v: v.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"},
-                          "must be DEBUG, INFO, WARNING or ERROR").upper(),
+        broker_visibility_timeout=_int(env, "BROKER_VISIBILITY_TIMEOUT", 7200, 5, 86400),
+        log_level=_choice(
+            env,
+            "LOG_LEVEL",
+            "INFO",
+            lambda v: v.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"},
+            "must be DEBUG, INFO, WARNING or ERROR",
+        ).upper(),
     )

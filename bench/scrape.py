@@ -46,8 +46,14 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
 
 
 def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen(cmd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                            cwd=ROOT, start_new_session=True)
+    return subprocess.Popen(
+        cmd,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        start_new_session=True,
+    )
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -65,14 +71,39 @@ def end_to_end(games: int, redis_url: str, workdir: Path, run: int) -> dict:
     db_url = f"sqlite:///{workdir / f'scrape-{run}.db'}"
     migrate(db_url)
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url,
-           "STORE_URL": f"http://127.0.0.1:{port}", "STORE_RATE_LIMIT": "100000/second",
-           "STORE_PAGE_SIZE": "100", "SCRAPE_PAGES_PER_TASK": "10", "LOG_LEVEL": "WARNING"}
-    sim = start([str(VENV_BIN / "scout"), "store-sim", "--games", str(games), "--port",
-                 str(port)], env, workdir / "sim.log")
-    worker = start([str(VENV_BIN / "celery"), "-A", "scheduler.celery_app", "worker",
-                    "--concurrency", "2", "-Q", "celery,scrape,mail", "--loglevel", "WARNING",
-                    "--without-gossip", "--without-mingle"], env, workdir / f"worker-{run}.log")
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "REDIS_URL": redis_url,
+        "STORE_URL": f"http://127.0.0.1:{port}",
+        "STORE_RATE_LIMIT": "100000/second",
+        "STORE_PAGE_SIZE": "100",
+        "SCRAPE_PAGES_PER_TASK": "10",
+        "LOG_LEVEL": "WARNING",
+    }
+    sim = start(
+        [str(VENV_BIN / "scout"), "store-sim", "--games", str(games), "--port", str(port)],
+        env,
+        workdir / "sim.log",
+    )
+    worker = start(
+        [
+            str(VENV_BIN / "celery"),
+            "-A",
+            "scheduler.celery_app",
+            "worker",
+            "--concurrency",
+            "2",
+            "-Q",
+            "celery,scrape,mail",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        env,
+        workdir / f"worker-{run}.log",
+    )
     try:
         wait_for_port(port)
         return _timed_scrape(env, redis_url, db_url)
@@ -82,7 +113,7 @@ def end_to_end(games: int, redis_url: str, workdir: Path, run: int) -> dict:
 
 
 def _timed_scrape(env: dict[str, str], redis_url: str, db_url: str) -> dict:
-    code = f"""
+    code = """
 import json, time
 from sqlalchemy import select
 from models import ScrapeRun, Session
@@ -103,8 +134,15 @@ while True:
 figures["seconds"] = time.monotonic() - started
 print(json.dumps(figures, default=str))
 """
-    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, check=True,
-                         capture_output=True, text=True, timeout=900).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    ).stdout
     import json
 
     return json.loads(out.strip().splitlines()[-1])
@@ -120,30 +158,34 @@ def main() -> None:
         results = []
         for run in range(args.runs):
             figures = end_to_end(args.games, redis, workdir, run)
-            print(f"run {run + 1}: {figures['status']} {figures['rows_seen']} rows "
-                  f"({figures['rows_new']} new) in {figures['seconds']:.1f} s, "
-                  f"pages failed {figures['pages_failed']}", flush=True)
+            print(
+                f"run {run + 1}: {figures['status']} {figures['rows_seen']} rows "
+                f"({figures['rows_new']} new) in {figures['seconds']:.1f} s, "
+                f"pages failed {figures['pages_failed']}",
+                flush=True,
+            )
             results.append(figures)
         seconds = statistics.median(r["seconds"] for r in results)
         rows = statistics.median(r["rows_seen"] for r in results)
-        print(f"\nend to end ({args.games:,} items, worker concurrency 2, SQLite), "
-              f"median of {args.runs}: {seconds:.1f} s, {rows / seconds:,.0f} rows/s "
-              f"(target: under 30 s)")
+        print(
+            f"\nend to end ({args.games:,} items, worker concurrency 2, SQLite), "
+            f"median of {args.runs}: {seconds:.1f} s, {rows / seconds:,.0f} rows/s "
+            f"(target: under 30 s)"
+        )
     _parse_and_upsert(args.games)
 
 
 def _parse_and_upsert(games: int) -> None:
     from bench.parse import generate_pages, measure_parse
-    from bench.upsert import measure_upsert_sqlite
+    from bench.upsert import fresh_database, measure_upsert, print_figures
 
     figures = measure_parse(generate_pages(20))
     print(f"\nparse only ({figures['rows']:,} rows, one core, median of {figures['runs']}):")
     for name, value in figures.items():
         if name.endswith("rows/s"):
             print(f"  {name:<28} {value:>10,.0f}")
-    print("\nupsert only with history, SQLite (median of 3):")
-    for name, value in measure_upsert_sqlite(min(games, 200_000)).items():
-        print(f"  {name:<36} {value:>10,.0f} rows/s")
+    with fresh_database("sqlite") as url:
+        print_figures("upsert only, SQLite", measure_upsert(url, min(games, 200_000)), 3)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,19 @@ from models.schedule import ScheduleEdit, ScheduleEntry
 from models.scrape import ScrapePage, ScrapeRun
 
 __all__ = [
-    "Base", "Session", "configure_engine", "get_engine", "utcnow",
-    "Game", "PriceChange", "ScrapePage", "ScrapeRun",
-    "Alert", "AlertRun", "Subscriber", "WatchEntry",
-    "ScheduleEdit", "ScheduleEntry",
+    "Base",
+    "Session",
+    "configure_engine",
+    "get_engine",
+    "utcnow",
+    "Game",
+    "PriceChange",
+    "ScrapePage",
+    "ScrapeRun",
+    "Alert",
+    "AlertRun",
+    "Subscriber",
+    "WatchEntry",
+    "ScheduleEdit",
+    "ScheduleEntry",
 ]

@@ -35,8 +35,10 @@ class WatchEntry(Base):
     """
 
     __tablename__ = "watch_entries"
-    __table_args__ = (UniqueConstraint("subscriber_id", "game_id"),
-                      Index("ix_watch_entries_game_id", "game_id"))
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "game_id"),
+        Index("ix_watch_entries_game_id", "game_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
@@ -53,14 +55,15 @@ class Alert(Base):
     """One price drop for one watch entry: a row of the email outbox, unique per drop."""
 
     __tablename__ = "alerts"
-    __table_args__ = (UniqueConstraint("watch_entry_id", "generation", "trigger_cents"),
-                      Index("ix_alerts_status_subscriber", "status", "subscriber_id"))
+    __table_args__ = (
+        UniqueConstraint("watch_entry_id", "generation", "trigger_cents"),
+        Index("ix_alerts_status_subscriber", "status", "subscriber_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
     game_id: Mapped[int] = mapped_column(ForeignKey("games.id", ondelete="CASCADE"))
-    watch_entry_id: Mapped[int] = mapped_column(
-        ForeignKey("watch_entries.id", ondelete="CASCADE"))
+    watch_entry_id: Mapped[int] = mapped_column(ForeignKey("watch_entries.id", ondelete="CASCADE"))
     generation: Mapped[int]
     trigger_cents: Mapped[int] = mapped_column(BigInteger)
     previous_cents: Mapped[int | None] = mapped_column(BigInteger)
@@ -73,7 +76,8 @@ class Alert(Base):
     sent_at: Mapped[datetime | None]
     message_id: Mapped[str | None] = mapped_column(String(255))
     alert_run_id: Mapped[int | None] = mapped_column(
-        ForeignKey("alert_runs.id", ondelete="SET NULL"))
+        ForeignKey("alert_runs.id", ondelete="SET NULL")
+    )
 
 
 class AlertRun(Base):

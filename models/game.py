@@ -46,8 +46,10 @@ class PriceChange(Base):
     """A game's price from observed_at on; written only when the price differs from before."""
 
     __tablename__ = "price_history"
-    __table_args__ = (Index("ix_price_history_game_price", "game_id", "final_cents"),
-                      Index("ix_price_history_game_time", "game_id", "observed_at"))
+    __table_args__ = (
+        Index("ix_price_history_game_price", "game_id", "final_cents"),
+        Index("ix_price_history_game_time", "game_id", "observed_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     game_id: Mapped[int] = mapped_column(ForeignKey("games.id", ondelete="CASCADE"))
@@ -58,4 +60,5 @@ class PriceChange(Base):
     is_free: Mapped[bool] = mapped_column(default=False)
     currency: Mapped[str] = mapped_column(String(3))
     scrape_run_id: Mapped[int | None] = mapped_column(
-        ForeignKey("scrape_runs.id", ondelete="SET NULL"))
+        ForeignKey("scrape_runs.id", ondelete="SET NULL")
+    )

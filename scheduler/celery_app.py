@@ -1,4 +1,4 @@
-"""The Celery application: Redis broker and result backend, settings for tasks that run twice safely.
+"""The Celery app: Redis as broker and result backend, set up for tasks that run twice safely.
 
 Every task of this project is idempotent by design (see README, "Exactly once"), so the
 app-wide defaults are acks_late with reject_on_worker_lost: a worker killed mid-task never
@@ -21,9 +21,10 @@ try:
 except ConfigError as exc:
     sys.exit(f"configuration error: {exc}")
 
-# Longest task (a chunk of store pages with backoff, or a batch of emails with SMTP retries)
-# stays well below this; Redis re-delivers an unacknowledged message after it.
-VISIBILITY_TIMEOUT = 6 * 3600
+# Redis re-delivers a message that was not acknowledged after this long: it must outlive the
+# longest task (a chunk of store pages: hard limit 1 h) and any retry countdown, and it is how
+# long the work of a SIGKILLed worker waits before another worker picks it up.
+VISIBILITY_TIMEOUT = CONFIG.broker_visibility_timeout
 
 app = Celery("scout", include=["scheduler.tasks"])
 app.conf.update(

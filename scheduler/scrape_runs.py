@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from models import ScrapePage, ScrapeRun
 
-ABANDONED_AFTER = timedelta(hours=6)
 MAX_ERRORS_IN_SUMMARY = 5
 
 
@@ -19,13 +18,16 @@ def _insert(session: Session):
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ScrapePage)
 
 
-def close_abandoned_runs(session: Session, *, now: datetime) -> int:
-    """Mark runs still 'running' after ABANDONED_AFTER as failed; return how many."""
+def close_abandoned_runs(session: Session, *, now: datetime, older_than: timedelta) -> int:
+    """Mark runs still 'running' that started more than older_than ago as failed; count them."""
     result = session.execute(
         update(ScrapeRun)
-        .where(ScrapeRun.status == "running", ScrapeRun.started_at < now - ABANDONED_AFTER)
-        .values(status="failed", finished_at=now,
-                error_summary="abandoned: never finished (worker lost or chord callback lost)")
+        .where(ScrapeRun.status == "running", ScrapeRun.started_at < now - older_than)
+        .values(
+            status="failed",
+            finished_at=now,
+            error_summary="abandoned: never finished (worker lost or chord callback lost)",
+        )
     )
     return result.rowcount or 0
 
@@ -47,23 +49,38 @@ def start_run(session: Session, *, task_id: str, now: datetime) -> ScrapeRun:
     return run
 
 
-def page_done(session: Session, run_id: int, start: int) -> bool:
-    """Return True when this page of the run already landed (a retried chunk skips it)."""
-    status = session.scalar(
-        select(ScrapePage.status).where(ScrapePage.run_id == run_id, ScrapePage.start == start)
+def pages_done(session: Session, run_id: int, starts: list[int]) -> set[int]:
+    """Return which of these pages of the run already landed (a retried chunk skips them)."""
+    return set(
+        session.scalars(
+            select(ScrapePage.start).where(
+                ScrapePage.run_id == run_id, ScrapePage.start.in_(starts), ScrapePage.status == "ok"
+            )
+        )
     )
-    return status == "ok"
 
 
-def record_page(session: Session, run_id: int, start: int, *, now: datetime,
-                counts: dict[str, int] | None = None, error: str | None = None) -> None:
+def record_page(
+    session: Session,
+    run_id: int,
+    start: int,
+    *,
+    now: datetime,
+    counts: dict[str, int] | None = None,
+    error: str | None = None,
+) -> None:
     """Record a page as ok (with its row counts) or failed (with error); ok is never undone."""
     counts = counts or {}
     values = {
-        "run_id": run_id, "start": start, "status": "failed" if error else "ok",
-        "rows_seen": counts.get("seen", 0), "rows_new": counts.get("new", 0),
-        "rows_changed": counts.get("changed", 0), "rows_bad": counts.get("bad", 0),
-        "error": error, "finished_at": now,
+        "run_id": run_id,
+        "start": start,
+        "status": "failed" if error else "ok",
+        "rows_seen": counts.get("seen", 0),
+        "rows_new": counts.get("new", 0),
+        "rows_changed": counts.get("changed", 0),
+        "rows_bad": counts.get("bad", 0),
+        "error": error,
+        "finished_at": now,
     }
     stmt = _insert(session).values(values)
     stmt = stmt.on_conflict_do_update(
@@ -76,30 +93,44 @@ def record_page(session: Session, run_id: int, start: int, *, now: datetime,
 
 def set_plan(session: Session, run_id: int, *, total_count: int, pages_total: int) -> None:
     """Store what the first page told us: how many rows and pages this run will read."""
-    session.execute(update(ScrapeRun).where(ScrapeRun.id == run_id)
-                    .values(total_count=total_count, pages_total=pages_total))
+    session.execute(
+        update(ScrapeRun)
+        .where(ScrapeRun.id == run_id)
+        .values(total_count=total_count, pages_total=pages_total)
+    )
 
 
-def finish_run(session: Session, run_id: int, *, now: datetime,
-               fatal: str | None = None) -> ScrapeRun:
+def finish_run(
+    session: Session, run_id: int, *, now: datetime, fatal: str | None = None
+) -> ScrapeRun:
     """Close the run from its page records: status ok, partial or failed, and its figures."""
     ok = ScrapePage.status == "ok"
     figures = session.execute(
-        select(func.count(case((ok, 1))), func.count(case((~ok, 1))),
-               func.coalesce(func.sum(ScrapePage.rows_seen), 0),
-               func.coalesce(func.sum(ScrapePage.rows_new), 0),
-               func.coalesce(func.sum(ScrapePage.rows_changed), 0),
-               func.coalesce(func.sum(ScrapePage.rows_bad), 0))
-        .where(ScrapePage.run_id == run_id)
+        select(
+            func.count(case((ok, 1))),
+            func.count(case((~ok, 1))),
+            func.coalesce(func.sum(ScrapePage.rows_seen), 0),
+            func.coalesce(func.sum(ScrapePage.rows_new), 0),
+            func.coalesce(func.sum(ScrapePage.rows_changed), 0),
+            func.coalesce(func.sum(ScrapePage.rows_bad), 0),
+        ).where(ScrapePage.run_id == run_id)
     ).one()
     errors = session.execute(
-        select(ScrapePage.start, ScrapePage.error).where(ScrapePage.run_id == run_id, ~ok)
-        .order_by(ScrapePage.start).limit(MAX_ERRORS_IN_SUMMARY)
+        select(ScrapePage.start, ScrapePage.error)
+        .where(ScrapePage.run_id == run_id, ~ok)
+        .order_by(ScrapePage.start)
+        .limit(MAX_ERRORS_IN_SUMMARY)
     ).all()
     run = session.get(ScrapeRun, run_id)
     assert run is not None, f"scrape run {run_id} vanished"
-    (run.pages_ok, run.pages_failed, run.rows_seen, run.rows_new, run.rows_changed,
-     run.rows_bad) = (int(v) for v in figures)
+    (
+        run.pages_ok,
+        run.pages_failed,
+        run.rows_seen,
+        run.rows_new,
+        run.rows_changed,
+        run.rows_bad,
+    ) = (int(v) for v in figures)
     summary = [fatal] if fatal else []
     summary += [f"start={start}: {error}" for start, error in errors]
     if run.pages_failed > len(errors):
@@ -116,10 +147,17 @@ def finish_run(session: Session, run_id: int, *, now: datetime,
 def run_figures(run: ScrapeRun) -> dict[str, object]:
     """Return a run as a small JSON-able dict."""
     return {
-        "run_id": run.id, "status": run.status, "started_at": run.started_at,
-        "finished_at": run.finished_at, "total_count": run.total_count,
-        "pages_total": run.pages_total, "pages_ok": run.pages_ok,
-        "pages_failed": run.pages_failed, "rows_seen": run.rows_seen, "rows_new": run.rows_new,
-        "rows_changed": run.rows_changed, "rows_bad": run.rows_bad,
+        "run_id": run.id,
+        "status": run.status,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "total_count": run.total_count,
+        "pages_total": run.pages_total,
+        "pages_ok": run.pages_ok,
+        "pages_failed": run.pages_failed,
+        "rows_seen": run.rows_seen,
+        "rows_new": run.rows_new,
+        "rows_changed": run.rows_changed,
+        "rows_bad": run.rows_bad,
         "error_summary": run.error_summary,
     }

@@ -19,25 +19,29 @@ _redis = services.private_redis_db()
 REDIS_URL = _redis.__enter__()
 _tmp = tempfile.TemporaryDirectory(prefix="scout-test-")
 SQLITE_URL = f"sqlite:///{Path(_tmp.name) / 'scout.db'}"
-os.environ.update({
-    "REDIS_URL": REDIS_URL,
-    "DATABASE_URL": SQLITE_URL,
-    "STORE_URL": "http://127.0.0.1:9",
-    "STORE_RATE_LIMIT": "1000/second",
-    "STORE_BACKOFF_BASE": "0.05",
-    "STORE_BACKOFF_MAX": "0.5",
-    "STORE_CONNECT_TIMEOUT": "2",
-    "STORE_READ_TIMEOUT": "5",
-    "MAIL_SERVER": "127.0.0.1",
-    "MAIL_PORT": "9",
-    "MAIL_TIMEOUT": "5",
-    "PUBLIC_URL": "http://scout.test",
-    "MAIL_DEFAULT_SENDER": "SteamScout <alerts@scout.test>",
-})
+os.environ.update(
+    {
+        "REDIS_URL": REDIS_URL,
+        "DATABASE_URL": SQLITE_URL,
+        "STORE_URL": "http://127.0.0.1:9",
+        "STORE_RATE_LIMIT": "1000/second",
+        "STORE_BACKOFF_BASE": "0.05",
+        "STORE_BACKOFF_MAX": "0.5",
+        "STORE_CONNECT_TIMEOUT": "2",
+        "STORE_READ_TIMEOUT": "5",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": "9",
+        "MAIL_TIMEOUT": "5",
+        "PUBLIC_URL": "http://scout.test",
+        "MAIL_DEFAULT_SENDER": "SteamScout <alerts@scout.test>",
+    }
+)
 
 from models import Base  # noqa: E402
 from models.base import configure_engine, get_engine  # noqa: E402
 from scheduler.celery_app import app as celery_app  # noqa: E402
+from tests.support.smtp import smtp_server, smtp_tls_server  # noqa: E402,F401
+from tests.support.store import store  # noqa: E402,F401
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -63,7 +67,9 @@ def postgres_url() -> Iterator[str]:
     """A migrated PostgreSQL database for this test run (skips only where allowed)."""
     if not services.postgres_available():
         if services.POSTGRES_REQUIRED:
-            pytest.fail(f"PostgreSQL is required but not reachable at {services.POSTGRES_ADMIN_URL}")
+            pytest.fail(
+                f"PostgreSQL is required but not reachable at {services.POSTGRES_ADMIN_URL}"
+            )
         pytest.skip("PostgreSQL not reachable on 127.0.0.1:5432")
     with services.fresh_postgres_database() as url:
         services.migrate(url)
@@ -85,7 +91,9 @@ def _empty_all_tables() -> None:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest) -> Iterator[str]:
     """Each test using it runs on SQLite and on PostgreSQL, with empty tables; yields the URL."""
-    url = request.getfixturevalue(f"{request.param}_url")
+    url = request.getfixturevalue(
+        {"sqlite": "sqlite_url", "postgresql": "postgres_url"}[request.param]
+    )
     configure_engine(url)
     _empty_all_tables()
     yield url
@@ -107,8 +115,14 @@ def celery_worker_session():
     from celery.contrib.testing.worker import start_worker
 
     celery_app.control.purge()
-    with start_worker(celery_app, pool="threads", concurrency=4, perform_ping_check=True,
-                      queues=["celery", "scrape", "mail"], shutdown_timeout=30) as worker:
+    with start_worker(
+        celery_app,
+        pool="threads",
+        concurrency=4,
+        perform_ping_check=True,
+        queues=["celery", "scrape", "mail"],
+        shutdown_timeout=30,
+    ) as worker:
         yield worker
 
 

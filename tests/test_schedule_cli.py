@@ -30,12 +30,6 @@ ADD = [
 
 
 @pytest.fixture
-def postgresql_url(postgres_url: str) -> str:
-    """conftest's `db` asks for `postgresql_url`; the session fixture is `postgres_url`."""
-    return postgres_url
-
-
-@pytest.fixture
 def client(redis_url: str) -> Iterator[redis.Redis]:
     connection = redis.Redis.from_url(redis_url)
     yield connection

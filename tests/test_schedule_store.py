@@ -18,12 +18,6 @@ from scheduler.schedule_timing import ScheduleError, parse_timing
 T0 = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def postgresql_url(postgres_url: str) -> str:
-    """conftest's `db` asks for `postgresql_url`; the session fixture is `postgres_url`."""
-    return postgres_url
-
-
 PROBE = {
     "task": "celery.backend_cleanup",
     "schedule": {"every": 60},

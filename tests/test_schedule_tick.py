@@ -20,12 +20,6 @@ from scheduler.schedule_timing import parse_timing
 T0 = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def postgresql_url(postgres_url: str) -> str:
-    """conftest's `db` asks for `postgresql_url`; the session fixture is `postgres_url`."""
-    return postgres_url
-
-
 class FrozenClock:
     """A clock that moves only when told to."""
 

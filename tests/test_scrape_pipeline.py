@@ -19,8 +19,13 @@ PAGE_SIZE = 20
 @pytest.fixture
 def small_pages(monkeypatch, store):
     """Point the scrape at the simulated store, 20 rows a page, 3 pages a task."""
-    config = dataclasses.replace(catalogue.CONFIG, store_url=store.url, store_page_size=PAGE_SIZE,
-                                 scrape_pages_per_task=3, store_max_retries=2)
+    config = dataclasses.replace(
+        catalogue.CONFIG,
+        store_url=store.url,
+        store_page_size=PAGE_SIZE,
+        scrape_pages_per_task=3,
+        store_max_retries=2,
+    )
     monkeypatch.setattr(catalogue, "CONFIG", config)
     return store
 
@@ -60,7 +65,11 @@ def test_a_second_scrape_at_the_same_prices_writes_no_history(db, worker, small_
     run_scrape()
     again = run_scrape()
     assert (again.status, again.rows_seen, again.rows_new, again.rows_changed) == (
-        "ok", GAMES, 0, 0)
+        "ok",
+        GAMES,
+        0,
+        0,
+    )
     assert count(PriceChange) == GAMES
 
 
@@ -91,8 +100,9 @@ def test_a_page_that_keeps_failing_is_recorded_and_every_other_page_lands(db, wo
     assert run.rows_seen == GAMES - PAGE_SIZE
     assert "start=60" in run.error_summary and "500" in run.error_summary
     with Session() as session:
-        page = session.scalars(select(ScrapePage).where(
-            ScrapePage.run_id == run.id, ScrapePage.start == 60)).one()
+        page = session.scalars(
+            select(ScrapePage).where(ScrapePage.run_id == run.id, ScrapePage.start == 60)
+        ).one()
         assert page.status == "failed"
         kept = {(g.kind, g.steam_id): g.final_cents for g in session.scalars(select(Game))}
     assert len(kept) == GAMES  # nothing was lost
@@ -111,8 +121,7 @@ def test_a_bad_page_in_mid_catalogue_is_recorded_as_failed(sqlite_db, worker, sm
     assert "start=100" in run.error_summary
 
 
-def test_a_store_that_is_down_fails_the_run_and_the_worker_lives_on(sqlite_db, worker,
-                                                                      small_pages):
+def test_a_store_that_is_down_fails_the_run_and_the_worker_lives_on(sqlite_db, worker, small_pages):
     small_pages.control({"games": GAMES, "faults": [{"kind": "down", "times": None}]})
     run = run_scrape()
     assert run.status == "failed"
@@ -120,10 +129,12 @@ def test_a_store_that_is_down_fails_the_run_and_the_worker_lives_on(sqlite_db, w
     assert app.send_task("celery.ping").get(timeout=10) == "pong"
 
 
-def test_a_429_storm_is_waited_out_and_the_run_completes(sqlite_db, worker, small_pages,
-                                                         monkeypatch):
-    monkeypatch.setattr(catalogue, "CONFIG",
-                        dataclasses.replace(catalogue.CONFIG, store_max_retries=6))
+def test_a_429_storm_is_waited_out_and_the_run_completes(
+    sqlite_db, worker, small_pages, monkeypatch
+):
+    monkeypatch.setattr(
+        catalogue, "CONFIG", dataclasses.replace(catalogue.CONFIG, store_max_retries=6)
+    )
     storm = {"kind": "429", "times": 5, "retry_after": "1"}
     small_pages.control({"games": GAMES, "faults": [storm]})
     started = time.monotonic()
@@ -155,3 +166,15 @@ def run_scrape_by_task(task_id: str, timeout: float = 60.0) -> ScrapeRun:
                 return run
         time.sleep(0.1)
     raise AssertionError(f"run of {task_id} did not finish")
+
+
+def test_a_redelivered_page_chunk_skips_the_pages_that_landed(db, worker, small_pages):
+    small_pages.control({"games": GAMES})
+    run = run_scrape()
+    requests_before = small_pages.stats()["total"]
+    again = catalogue.scrape_pages.delay(run.id, [20, 40, 60]).get(timeout=30)
+    assert again == {"ok": 3, "failed": 0}
+    assert small_pages.stats()["total"] == requests_before
+    with Session() as session:
+        assert session.get(ScrapeRun, run.id).rows_seen == GAMES
+    assert count(PriceChange) == GAMES

@@ -33,12 +33,6 @@ ANN = "ann@example.com"
 
 
 @pytest.fixture
-def postgresql_url(postgres_url: str) -> str:
-    """conftest's db fixture asks for postgresql_url; its fixture is named postgres_url."""
-    return postgres_url
-
-
-@pytest.fixture
 def catalogue(db: str) -> str:
     """Two games in the catalogue: App_440 at 19.99 USD and Sub_54029 at 9.99 USD."""
     with Session.begin() as session:

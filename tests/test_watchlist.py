@@ -18,12 +18,6 @@ ANN = "ann@example.com"
 BOB = "bob@example.com"
 
 
-@pytest.fixture
-def postgresql_url(postgres_url: str) -> str:
-    """conftest's db fixture asks for postgresql_url; its fixture is named postgres_url."""
-    return postgres_url
-
-
 def setup_game(steam_id: int, price: int | None, **options: object) -> int:
     """Add a game with its first price and return its id."""
     with Session.begin() as session:

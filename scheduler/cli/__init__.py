@@ -11,11 +11,18 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from config import ConfigError
 from scheduler.cli.output import CLIError
 
 COMMAND_MODULES = [
     "scheduler.cli.catalogue",
+    "scheduler.cli.alerts_run",
+    "scheduler.cli.watch",
+    "scheduler.cli.parse_page",
+    "scheduler.cli.schedule",
+    "scheduler.cli.store_sim",
 ]
 
 
@@ -37,6 +44,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CLIError, ConfigError) as exc:
         print(f"scout: error: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ConfigError) else getattr(exc, "status", 1)
+    except SQLAlchemyError as exc:
+        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        print(
+            f"scout: database error: {first} (is the schema migrated? run `alembic upgrade head`)",
+            file=sys.stderr,
+        )
+        return 1
     except KeyboardInterrupt:
         print("scout: interrupted", file=sys.stderr)
         return 130

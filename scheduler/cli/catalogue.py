@@ -18,8 +18,9 @@ NO_WORKER_HINT_AFTER = 15.0
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the catalogue commands to the scout parser."""
     scrape = subparsers.add_parser("scrape", help="queue a scrape of the store catalogue now")
-    scrape.add_argument("--wait", action="store_true",
-                        help="show progress and the run's figures when it ends")
+    scrape.add_argument(
+        "--wait", action="store_true", help="show progress and the run's figures when it ends"
+    )
     scrape.set_defaults(func=cmd_scrape)
     games = subparsers.add_parser("games", help="list games and their current prices")
     games.add_argument("--search", metavar="TEXT", help="only titles containing TEXT")
@@ -74,9 +75,15 @@ def _wait_for_run(result: Any) -> dict[str, Any]:
             if isinstance(outcome, dict) and outcome.get("skipped"):
                 raise CLIError(f"scrape skipped: {outcome['skipped']}")
             raise CLIError(f"scrape task ended without a run: {outcome!r}")
-        if run is None and waited >= NO_WORKER_HINT_AFTER and waited < NO_WORKER_HINT_AFTER + POLL_SECONDS:
-            print("no worker has started the scrape yet; is the worker process running?",
-                  file=sys.stderr)
+        if (
+            run is None
+            and waited >= NO_WORKER_HINT_AFTER
+            and waited < NO_WORKER_HINT_AFTER + POLL_SECONDS
+        ):
+            print(
+                "no worker has started the scrape yet; is the worker process running?",
+                file=sys.stderr,
+            )
         time.sleep(POLL_SECONDS)
         waited += POLL_SECONDS
 
@@ -93,8 +100,16 @@ def _progress(done: int, total: int) -> None:
 
 def _print_figures(figures: dict[str, Any]) -> None:
     print(f"run {figures['run_id']}: {figures['status']}")
-    for key in ("total_count", "pages_total", "pages_ok", "pages_failed", "rows_seen",
-                "rows_new", "rows_changed", "rows_bad"):
+    for key in (
+        "total_count",
+        "pages_total",
+        "pages_ok",
+        "pages_failed",
+        "rows_seen",
+        "rows_new",
+        "rows_changed",
+        "rows_bad",
+    ):
         print(f"  {key.replace('_', ' ')}: {figures[key]}")
     if figures["finished_at"] and figures["started_at"]:
         seconds = (figures["finished_at"] - figures["started_at"]).total_seconds()
@@ -120,20 +135,31 @@ def cmd_games(args: argparse.Namespace) -> int:
     if args.json:
         print_json(rows)
     else:
-        print_table([{**r, "price": format_price(r["final_cents"], r["currency"], r["is_free"])}
-                     for r in rows],
-                    ["itemkey", "title", "price", "discount_pct", "last_seen"],
-                    empty="no games yet: run `scout scrape`")
+        print_table(
+            [
+                {**r, "price": format_price(r["final_cents"], r["currency"], r["is_free"])}
+                for r in rows
+            ],
+            ["itemkey", "title", "price", "discount_pct", "last_seen"],
+            empty="no games yet: run `scout scrape`",
+        )
     return 0
 
 
 def _game_row(game: Any) -> dict[str, Any]:
     return {
-        "itemkey": game.itemkey, "kind": game.kind, "steam_id": game.steam_id,
-        "title": game.title, "final_cents": game.final_cents,
-        "original_cents": game.original_cents, "discount_pct": game.discount_pct,
-        "currency": game.currency, "is_free": game.is_free, "first_seen": game.first_seen,
-        "last_seen": game.last_seen, "price_changed_at": game.price_changed_at,
+        "itemkey": game.itemkey,
+        "kind": game.kind,
+        "steam_id": game.steam_id,
+        "title": game.title,
+        "final_cents": game.final_cents,
+        "original_cents": game.original_cents,
+        "discount_pct": game.discount_pct,
+        "currency": game.currency,
+        "is_free": game.is_free,
+        "first_seen": game.first_seen,
+        "last_seen": game.last_seen,
+        "price_changed_at": game.price_changed_at,
     }
 
 
@@ -150,10 +176,18 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if args.json:
         print_json(rows)
     else:
-        print_table([{**r, "run": r["run_id"],
-                      "pages": f"{r['pages_ok']}/{r['pages_total']} ok, {r['pages_failed']} failed",
-                      "rows": f"{r['rows_seen']} seen, {r['rows_new']} new, "
-                              f"{r['rows_changed']} changed"} for r in rows],
-                    ["run", "status", "started_at", "finished_at", "pages", "rows"],
-                    empty="no scrape runs yet")
+        print_table(
+            [
+                {
+                    **r,
+                    "run": r["run_id"],
+                    "pages": f"{r['pages_ok']}/{r['pages_total']} ok, {r['pages_failed']} failed",
+                    "rows": f"{r['rows_seen']} seen, {r['rows_new']} new, "
+                    f"{r['rows_changed']} changed",
+                }
+                for r in rows
+            ],
+            ["run", "status", "started_at", "finished_at", "pages", "rows"],
+            empty="no scrape runs yet",
+        )
     return 0

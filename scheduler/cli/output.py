@@ -37,8 +37,9 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def print_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str],
-                empty: str = "nothing to show") -> None:
+def print_table(
+    rows: Iterable[Mapping[str, Any]], columns: Sequence[str], empty: str = "nothing to show"
+) -> None:
     """Write rows as a table with one header line; prints `empty` when there are none."""
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
     if not cells:

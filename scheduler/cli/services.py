@@ -25,9 +25,13 @@ def send_task(name: str, *args: Any, **options: Any) -> Any:
     from scheduler.celery_app import CONFIG, app
 
     try:
-        return app.send_task(name, args=args, retry=True,
-                             retry_policy={"max_retries": 2, "interval_start": 0.2,
-                                           "interval_step": 0.5}, **options)
+        return app.send_task(
+            name,
+            args=args,
+            retry=True,
+            retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
+            **options,
+        )
     except OperationalError as exc:
         raise CLIError(f"cannot reach Redis at {redact(CONFIG.redis_url)}: {exc}") from None
 

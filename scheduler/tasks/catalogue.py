@@ -8,6 +8,7 @@ page records.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from celery import chord
@@ -21,16 +22,24 @@ from scheduler.prices import upsert_listings
 from scheduler.store_client import FetchError, StoreClient, get_client
 
 log = logging.getLogger(__name__)
+# A run still open this long after it started lost its chord; by then the broker has long
+# re-delivered whatever a killed worker held (its visibility timeout is shorter).
+ABANDONED_AFTER = timedelta(seconds=CONFIG.broker_visibility_timeout + 3600)
 
 
 def store_client() -> StoreClient:
     """Return this process's polite store client, built from the config."""
     return get_client(
-        base_url=CONFIG.store_url, country=CONFIG.store_country,
-        language=CONFIG.store_language, connect_timeout=CONFIG.store_connect_timeout,
-        read_timeout=CONFIG.store_read_timeout, max_retries=CONFIG.store_max_retries,
-        backoff_base=CONFIG.store_backoff_base, backoff_max=CONFIG.store_backoff_max,
-        user_agent=CONFIG.store_user_agent, rate_limit=CONFIG.store_rate_limit,
+        base_url=CONFIG.store_url,
+        country=CONFIG.store_country,
+        language=CONFIG.store_language,
+        connect_timeout=CONFIG.store_connect_timeout,
+        read_timeout=CONFIG.store_read_timeout,
+        max_retries=CONFIG.store_max_retries,
+        backoff_base=CONFIG.store_backoff_base,
+        backoff_max=CONFIG.store_backoff_max,
+        user_agent=CONFIG.store_user_agent,
+        rate_limit=CONFIG.store_rate_limit,
         redis_url=CONFIG.redis_url,
     )
 
@@ -51,12 +60,23 @@ def land_page(run_id: int, start: int) -> SearchPage | None:
             scrape_runs.record_page(session, run_id, start, now=utcnow(), error=str(exc))
         return None
     with Session.begin() as session:
-        result = upsert_listings(session, page.listings, currency=CONFIG.store_currency,
-                                 run_id=run_id, now=utcnow())
-        counts = {"seen": result.seen, "new": result.new, "changed": result.changed,
-                  "bad": result.bad + len(page.bad_rows)}
-        scrape_runs.record_page(session, run_id, start, now=utcnow(), counts=counts,
-                                error=short_page_error(page, CONFIG.store_page_size))
+        result = upsert_listings(
+            session, page.listings, currency=CONFIG.store_currency, run_id=run_id, now=utcnow()
+        )
+        counts = {
+            "seen": result.seen,
+            "new": result.new,
+            "changed": result.changed,
+            "bad": result.bad + len(page.bad_rows),
+        }
+        scrape_runs.record_page(
+            session,
+            run_id,
+            start,
+            now=utcnow(),
+            counts=counts,
+            error=short_page_error(page, CONFIG.store_page_size),
+        )
     return page
 
 
@@ -77,7 +97,7 @@ def page_starts(total_count: int, page_size: int) -> list[int]:
 
 def chunked(items: list[int], size: int) -> list[list[int]]:
     """Split items into lists of at most size."""
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 @app.task(bind=True, name="scheduler.tasks.catalogue.scrape_catalogue")
@@ -85,7 +105,7 @@ def scrape_catalogue(self: Any) -> dict[str, Any]:
     """Open a run, land the first page, then fan the other pages out in a chord."""
     now = utcnow()
     with Session.begin() as session:
-        scrape_runs.close_abandoned_runs(session, now=now)
+        scrape_runs.close_abandoned_runs(session, now=now, older_than=ABANDONED_AFTER)
         other = scrape_runs.running_run(session)
         if other is not None and other.task_id != self.request.id:
             log.info("scrape skipped: run %s is still running", other.id)
@@ -98,35 +118,48 @@ def scrape_catalogue(self: Any) -> dict[str, Any]:
     if first is None:
         with Session.begin() as session:
             scrape_runs.set_plan(session, run_id, total_count=0, pages_total=1)
-            run = scrape_runs.finish_run(session, run_id, now=utcnow(),
-                                         fatal="the first page failed; nothing to fan out")
+            run = scrape_runs.finish_run(
+                session, run_id, now=utcnow(), fatal="the first page failed; nothing to fan out"
+            )
             figures = scrape_runs.run_figures(run)
         log.error("scrape run %s failed: first page could not be read", run_id)
         return figures
     starts = page_starts(first.total_count, CONFIG.store_page_size)
     with Session.begin() as session:
-        scrape_runs.set_plan(session, run_id, total_count=first.total_count,
-                             pages_total=len(starts) + 1)
+        scrape_runs.set_plan(
+            session, run_id, total_count=first.total_count, pages_total=len(starts) + 1
+        )
     chunks = chunked(starts, CONFIG.scrape_pages_per_task)
     if not chunks:
         return finish_scrape.run([], run_id)
     chord(scrape_pages.s(run_id, chunk) for chunk in chunks)(finish_scrape.s(run_id))
-    log.info("scrape run %s: %s rows in %s pages, %s page tasks queued", run_id,
-             first.total_count, len(starts) + 1, len(chunks))
+    log.info(
+        "scrape run %s: %s rows in %s pages, %s page tasks queued",
+        run_id,
+        first.total_count,
+        len(starts) + 1,
+        len(chunks),
+    )
     return {"run_id": run_id, "pages_total": len(starts) + 1, "tasks": len(chunks)}
 
 
-@app.task(bind=True, name="scheduler.tasks.catalogue.scrape_pages", soft_time_limit=3600,
-          time_limit=3700, autoretry_for=(OperationalError,), retry_backoff=True,
-          max_retries=5)
+@app.task(
+    bind=True,
+    name="scheduler.tasks.catalogue.scrape_pages",
+    soft_time_limit=3000,
+    time_limit=3300,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
 def scrape_pages(self: Any, run_id: int, starts: list[int]) -> dict[str, int]:
     """Land a chunk of pages; a failed page is recorded and the others still land."""
-    done = failed = 0
+    with Session.begin() as session:
+        landed = scrape_runs.pages_done(session, run_id, starts)
+    done, failed = len(landed), 0
     for start in starts:
-        with Session.begin() as session:
-            if scrape_runs.page_done(session, run_id, start):
-                done += 1
-                continue
+        if start in landed:
+            continue
         if land_page(run_id, start) is None:
             failed += 1
         else:
@@ -140,8 +173,15 @@ def finish_scrape(_results: list[dict[str, int]], run_id: int) -> dict[str, Any]
     with Session.begin() as session:
         run = scrape_runs.finish_run(session, run_id, now=utcnow())
         figures = scrape_runs.run_figures(run)
-    log.info("scrape run %s %s: pages ok=%s failed=%s, rows seen=%s new=%s changed=%s bad=%s",
-             run_id, figures["status"], figures["pages_ok"], figures["pages_failed"],
-             figures["rows_seen"], figures["rows_new"], figures["rows_changed"],
-             figures["rows_bad"])
+    log.info(
+        "scrape run %s %s: pages ok=%s failed=%s, rows seen=%s new=%s changed=%s bad=%s",
+        run_id,
+        figures["status"],
+        figures["pages_ok"],
+        figures["pages_failed"],
+        figures["rows_seen"],
+        figures["rows_new"],
+        figures["rows_changed"],
+        figures["rows_bad"],
+    )
     return figures

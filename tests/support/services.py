@@ -1,4 +1,4 @@
-"""Real services for the tests: a private Redis db, a fresh PostgreSQL database, migrated schemas."""
+"""Real services for the tests: a private Redis db, a fresh PostgreSQL database, migrations."""
 
 from __future__ import annotations
 
@@ -59,8 +59,7 @@ def fresh_postgres_database() -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(
-            hide_password=False)
+        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

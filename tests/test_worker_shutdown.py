@@ -1,0 +1,168 @@
+"""A real worker process stopped the way Heroku stops dynos, mid-scrape: nothing is lost."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from celery import Celery
+from sqlalchemy import func, select
+
+from config import PROJECT_ROOT
+from models import Game, PriceChange, ScrapePage, ScrapeRun, Session
+from tests.support.services import private_redis_db
+
+pytestmark = pytest.mark.slow
+
+GAMES, PAGE_SIZE = 240, 20
+CELERY = str(Path(sys.executable).parent / "celery")
+
+
+@pytest.fixture
+def own_broker():
+    """A Redis db of its own, so the in-process test worker never takes these tasks."""
+    with private_redis_db() as url:
+        client = Celery("shutdown-test", broker=url, backend=url)
+        yield url, client
+        client.close()
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            CELERY,
+            "-A",
+            "scheduler.celery_app",
+            "worker",
+            "--concurrency",
+            "2",
+            "-Q",
+            "celery,scrape,mail",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            "INFO",
+        ],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=log.open("a"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+
+def pages_landed(run_id: int) -> int:
+    with Session() as session:
+        return (
+            session.scalar(
+                select(func.count()).where(ScrapePage.run_id == run_id, ScrapePage.status == "ok")
+            )
+            or 0
+        )
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def test_a_worker_stopped_with_sigterm_mid_scrape_loses_no_page_and_doubles_nothing(
+    sqlite_db, store, tmp_path, own_broker
+):
+    redis_url, client = own_broker
+    store.control({"games": GAMES, "faults": [{"kind": "slow", "delay": 0.4, "times": None}]})
+    env = {
+        **os.environ,
+        "DATABASE_URL": sqlite_db,
+        "STORE_URL": store.url,
+        "REDIS_URL": redis_url,
+        "STORE_PAGE_SIZE": str(PAGE_SIZE),
+        "SCRAPE_PAGES_PER_TASK": "2",
+        "REMAP_SIGTERM": "SIGQUIT",
+    }
+    log = Path(os.environ.get("SCOUT_TEST_LOG_DIR", tmp_path)) / "worker.log"
+    first = start_worker(env, log)
+    second = None
+    try:
+        result = client.send_task("scheduler.tasks.catalogue.scrape_catalogue", queue="scrape")
+        run_id = wait_for(lambda: _run_id(result.id), 60, "the scrape run to open")
+        wait_for(lambda: pages_landed(run_id) >= 3, 60, "three pages to land")
+        first.send_signal(signal.SIGTERM)  # what Heroku sends every dyno, daily
+        first.wait(40)
+        assert pages_landed(run_id) < GAMES // PAGE_SIZE, "the run finished before SIGTERM"
+        second = start_worker(env, log)
+        wait_for(lambda: _finished(run_id), 120, "a new worker to finish the run")
+    finally:
+        stop(first)
+        if second is not None:
+            stop(second)
+    with Session() as session:
+        run = session.get(ScrapeRun, run_id)
+        assert (run.status, run.pages_ok, run.pages_failed) == ("ok", GAMES // PAGE_SIZE, 0)
+        assert run.rows_seen == GAMES
+        assert session.scalar(select(func.count()).select_from(Game)) == GAMES
+        assert session.scalar(select(func.count()).select_from(PriceChange)) == GAMES
+
+
+def _run_id(task_id: str) -> int | None:
+    with Session() as session:
+        return session.scalar(select(ScrapeRun.id).where(ScrapeRun.task_id == task_id))
+
+
+def _finished(run_id: int) -> bool:
+    with Session() as session:
+        return session.get(ScrapeRun, run_id).status != "running"
+
+
+def test_a_worker_killed_with_sigkill_mid_scrape_has_its_pages_redelivered(
+    sqlite_db, store, tmp_path, own_broker
+):
+    redis_url, client = own_broker
+    store.control({"games": GAMES, "faults": [{"kind": "slow", "delay": 0.4, "times": None}]})
+    env = {
+        **os.environ,
+        "DATABASE_URL": sqlite_db,
+        "STORE_URL": store.url,
+        "REDIS_URL": redis_url,
+        "STORE_PAGE_SIZE": str(PAGE_SIZE),
+        "SCRAPE_PAGES_PER_TASK": "2",
+        "BROKER_VISIBILITY_TIMEOUT": "5",
+    }
+    log = Path(os.environ.get("SCOUT_TEST_LOG_DIR", tmp_path)) / "killed-worker.log"
+    first = start_worker(env, log)
+    second = None
+    try:
+        result = client.send_task("scheduler.tasks.catalogue.scrape_catalogue", queue="scrape")
+        run_id = wait_for(lambda: _run_id(result.id), 60, "the scrape run to open")
+        wait_for(lambda: pages_landed(run_id) >= 3, 60, "three pages to land")
+        os.killpg(first.pid, signal.SIGKILL)  # no warning, mid-task
+        first.wait(10)
+        assert pages_landed(run_id) < GAMES // PAGE_SIZE, "the run finished before SIGKILL"
+        time.sleep(6)  # past the visibility timeout: the held messages are due again
+        second = start_worker(env, log)
+        wait_for(lambda: _finished(run_id), 150, "a new worker to finish the run")
+    finally:
+        stop(first)
+        if second is not None:
+            stop(second)
+    with Session() as session:
+        run = session.get(ScrapeRun, run_id)
+        assert (run.status, run.pages_ok, run.pages_failed) == ("ok", GAMES // PAGE_SIZE, 0)
+        assert session.scalar(select(func.count()).select_from(Game)) == GAMES
+        assert session.scalar(select(func.count()).select_from(PriceChange)) == GAMES
