@@ -41,7 +41,7 @@ from models import Base  # noqa: E402
 from models.base import configure_engine, get_engine  # noqa: E402
 from scheduler.celery_app import app as celery_app  # noqa: E402
 from tests.support.smtp import smtp_server, smtp_tls_server  # noqa: E402,F401
-from tests.support.store import store  # noqa: E402,F401
+from tests.support.store import small_pages, store  # noqa: E402,F401
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -16,20 +16,6 @@ GAMES = 230
 PAGE_SIZE = 20
 
 
-@pytest.fixture
-def small_pages(monkeypatch, store):
-    """Point the scrape at the simulated store, 20 rows a page, 3 pages a task."""
-    config = dataclasses.replace(
-        catalogue.CONFIG,
-        store_url=store.url,
-        store_page_size=PAGE_SIZE,
-        scrape_pages_per_task=3,
-        store_max_retries=2,
-    )
-    monkeypatch.setattr(catalogue, "CONFIG", config)
-    return store
-
-
 def run_scrape(timeout: float = 60.0) -> ScrapeRun:
     """Queue a scrape through the broker and wait for its run to close; return the run."""
     result = catalogue.scrape_catalogue.delay()

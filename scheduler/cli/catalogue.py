@@ -141,7 +141,7 @@ def cmd_games(args: argparse.Namespace) -> int:
                 for r in rows
             ],
             ["itemkey", "title", "price", "discount_pct", "last_seen"],
-            empty="no games yet: run `scout scrape`",
+            empty="no game matches" if args.search else "no games yet: run `scout scrape`",
         )
     return 0
 

@@ -20,10 +20,16 @@ def open_database() -> None:
 
 def send_task(name: str, *args: Any, **options: Any) -> Any:
     """Queue task name on the broker; raises CLIError when Redis cannot be reached."""
+    import redis
     from kombu.exceptions import OperationalError
 
     from scheduler.celery_app import CONFIG, app
 
+    where = redact(CONFIG.redis_url)
+    try:  # ask first: Celery's own reconnect loop logs and raises with a traceback
+        redis.Redis.from_url(CONFIG.redis_url, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        raise CLIError(f"cannot reach Redis at {where}: {exc}") from None
     try:
         return app.send_task(
             name,
@@ -32,8 +38,8 @@ def send_task(name: str, *args: Any, **options: Any) -> Any:
             retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
             **options,
         )
-    except OperationalError as exc:
-        raise CLIError(f"cannot reach Redis at {redact(CONFIG.redis_url)}: {exc}") from None
+    except (OperationalError, redis.RedisError, RuntimeError) as exc:
+        raise CLIError(f"cannot reach Redis at {where}: {exc}") from None
 
 
 def redact(url: str) -> str:

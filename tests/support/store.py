@@ -17,3 +17,21 @@ def store() -> Iterator[SimStore]:
         yield sim
     finally:
         sim.stop()
+
+
+@pytest.fixture
+def small_pages(monkeypatch: pytest.MonkeyPatch, store: SimStore) -> SimStore:
+    """Point the scrape tasks at the simulated store, 20 rows a page, 3 pages a task."""
+    import dataclasses
+
+    from scheduler.tasks import catalogue
+
+    config = dataclasses.replace(
+        catalogue.CONFIG,
+        store_url=store.url,
+        store_page_size=20,
+        scrape_pages_per_task=3,
+        store_max_retries=2,
+    )
+    monkeypatch.setattr(catalogue, "CONFIG", config)
+    return store
