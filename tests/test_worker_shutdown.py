@@ -82,40 +82,40 @@ def wait_for(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def test_a_worker_stopped_with_sigterm_mid_scrape_loses_no_page_and_doubles_nothing(
-    sqlite_db, store, tmp_path, own_broker
-):
-    redis_url, client = own_broker
+def interrupted_scrape(store, broker, log: Path, interrupt, **settings: str) -> ScrapeRun:
+    """Scrape with a worker that interrupt(worker) stops mid-run, then a fresh worker; the run."""
+    redis_url, client = broker
     store.control({"games": GAMES, "faults": [{"kind": "slow", "delay": 0.4, "times": None}]})
     env = {
         **os.environ,
-        "DATABASE_URL": sqlite_db,
         "STORE_URL": store.url,
         "REDIS_URL": redis_url,
         "STORE_PAGE_SIZE": str(PAGE_SIZE),
         "SCRAPE_PAGES_PER_TASK": "2",
-        "REMAP_SIGTERM": "SIGQUIT",
+        **settings,
     }
-    log = Path(os.environ.get("SCOUT_TEST_LOG_DIR", tmp_path)) / "worker.log"
-    first = start_worker(env, log)
-    second = None
+    first, second = start_worker(env, log), None
     try:
         result = client.send_task("scheduler.tasks.catalogue.scrape_catalogue", queue="scrape")
         run_id = wait_for(lambda: _run_id(result.id), 60, "the scrape run to open")
         wait_for(lambda: pages_landed(run_id) >= 3, 60, "three pages to land")
-        first.send_signal(signal.SIGTERM)  # what Heroku sends every dyno, daily
-        first.wait(40)
-        assert pages_landed(run_id) < GAMES // PAGE_SIZE, "the run finished before SIGTERM"
+        interrupt(first)
+        assert pages_landed(run_id) < GAMES // PAGE_SIZE, "the run ended before the interruption"
         second = start_worker(env, log)
-        wait_for(lambda: _finished(run_id), 120, "a new worker to finish the run")
+        wait_for(lambda: _finished(run_id), 150, "a new worker to finish the run")
     finally:
         stop(first)
         if second is not None:
             stop(second)
     with Session() as session:
-        run = session.get(ScrapeRun, run_id)
-        assert (run.status, run.pages_ok, run.pages_failed) == ("ok", GAMES // PAGE_SIZE, 0)
-        assert run.rows_seen == GAMES
+        return session.get(ScrapeRun, run_id)
+
+
+def assert_whole(run: ScrapeRun) -> None:
+    """The run closed ok with every page, every game, and one history row per game."""
+    assert (run.status, run.pages_ok, run.pages_failed) == ("ok", GAMES // PAGE_SIZE, 0)
+    assert run.rows_seen == GAMES
+    with Session() as session:
         assert session.scalar(select(func.count()).select_from(Game)) == GAMES
         assert session.scalar(select(func.count()).select_from(PriceChange)) == GAMES
 
@@ -130,39 +130,30 @@ def _finished(run_id: int) -> bool:
         return session.get(ScrapeRun, run_id).status != "running"
 
 
+def test_a_worker_stopped_with_sigterm_mid_scrape_loses_no_page_and_doubles_nothing(
+    sqlite_db, store, tmp_path, own_broker
+):
+    def heroku_restart(worker: subprocess.Popen) -> None:
+        worker.send_signal(signal.SIGTERM)  # what Heroku sends every dyno, daily
+        worker.wait(40)
+
+    log = Path(os.environ.get("SCOUT_TEST_LOG_DIR", tmp_path)) / "worker.log"
+    run = interrupted_scrape(
+        store, own_broker, log, heroku_restart, DATABASE_URL=sqlite_db, REMAP_SIGTERM="SIGQUIT"
+    )
+    assert_whole(run)
+
+
 def test_a_worker_killed_with_sigkill_mid_scrape_has_its_pages_redelivered(
     sqlite_db, store, tmp_path, own_broker
 ):
-    redis_url, client = own_broker
-    store.control({"games": GAMES, "faults": [{"kind": "slow", "delay": 0.4, "times": None}]})
-    env = {
-        **os.environ,
-        "DATABASE_URL": sqlite_db,
-        "STORE_URL": store.url,
-        "REDIS_URL": redis_url,
-        "STORE_PAGE_SIZE": str(PAGE_SIZE),
-        "SCRAPE_PAGES_PER_TASK": "2",
-        "BROKER_VISIBILITY_TIMEOUT": "5",
-    }
+    def crash(worker: subprocess.Popen) -> None:
+        os.killpg(worker.pid, signal.SIGKILL)  # no warning, mid-task
+        worker.wait(10)
+        time.sleep(6)  # past the visibility timeout: the messages it held are due again
+
     log = Path(os.environ.get("SCOUT_TEST_LOG_DIR", tmp_path)) / "killed-worker.log"
-    first = start_worker(env, log)
-    second = None
-    try:
-        result = client.send_task("scheduler.tasks.catalogue.scrape_catalogue", queue="scrape")
-        run_id = wait_for(lambda: _run_id(result.id), 60, "the scrape run to open")
-        wait_for(lambda: pages_landed(run_id) >= 3, 60, "three pages to land")
-        os.killpg(first.pid, signal.SIGKILL)  # no warning, mid-task
-        first.wait(10)
-        assert pages_landed(run_id) < GAMES // PAGE_SIZE, "the run finished before SIGKILL"
-        time.sleep(6)  # past the visibility timeout: the held messages are due again
-        second = start_worker(env, log)
-        wait_for(lambda: _finished(run_id), 150, "a new worker to finish the run")
-    finally:
-        stop(first)
-        if second is not None:
-            stop(second)
-    with Session() as session:
-        run = session.get(ScrapeRun, run_id)
-        assert (run.status, run.pages_ok, run.pages_failed) == ("ok", GAMES // PAGE_SIZE, 0)
-        assert session.scalar(select(func.count()).select_from(Game)) == GAMES
-        assert session.scalar(select(func.count()).select_from(PriceChange)) == GAMES
+    run = interrupted_scrape(
+        store, own_broker, log, crash, DATABASE_URL=sqlite_db, BROKER_VISIBILITY_TIMEOUT="5"
+    )
+    assert_whole(run)
