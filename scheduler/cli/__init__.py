@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "scheduler.cli.parse_page",
     "scheduler.cli.schedule",
     "scheduler.cli.store_sim",
+    "scheduler.cli.status",
 ]
 
 

@@ -1,0 +1,73 @@
+"""scout status: is every process up, and did the last runs work?"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from scheduler.cli.output import CLIError, print_json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the status command to the scout parser."""
+    status = subparsers.add_parser(
+        "status", help="workers, beat, queues, last runs; exits 1 when something needs attention"
+    )
+    status.add_argument("--json", action="store_true", help="print JSON for scripts")
+    status.set_defaults(func=cmd_status)
+
+
+def gather() -> dict[str, Any]:
+    """Return the health report; raises CLIError when Redis cannot be reached."""
+    import redis
+
+    from models import Session, utcnow
+    from scheduler.celery_app import CONFIG, app
+    from scheduler.cli.services import open_database, redact
+    from scheduler.health import broker_health, database_health, problems
+    from scheduler.schedule_lock import LOCK_KEY
+
+    client = redis.Redis.from_url(CONFIG.redis_url, socket_connect_timeout=3)
+    try:
+        report: dict[str, Any] = broker_health(client, LOCK_KEY)
+    except redis.RedisError as exc:
+        raise CLIError(f"cannot reach Redis at {redact(CONFIG.redis_url)}: {exc}") from None
+    report["workers"] = sorted(name for reply in app.control.ping(timeout=1.0) for name in reply)
+    open_database()
+    with Session() as session:
+        report.update(database_health(session, now=utcnow(), stuck_after=CONFIG.alert_stuck_after))
+    report["problems"] = problems(report)
+    return report
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Print the health report; exit 1 when it lists problems."""
+    report = gather()
+    if args.json:
+        print_json(report)
+    else:
+        _print(report)
+    return 1 if report["problems"] else 0
+
+
+def _print(report: dict[str, Any]) -> None:
+    print(f"workers: {', '.join(report['workers']) or 'none'}")
+    print(f"beat:    {report['beat'] or 'none holds the lock'}")
+    print("queues:  " + ", ".join(f"{k} {v}" for k, v in report["queues"].items()))
+    for label, key in (("scrape", "last_scrape"), ("alerts", "last_alert_run")):
+        run = report[key]
+        when = run and (run["finished_at"] or run["started_at"])
+        print(
+            f"{label + ':':<8} "
+            + (
+                f"run {run['id']} {run['status']} at {when:%Y-%m-%d %H:%M} UTC"
+                if run
+                else "no run yet"
+            )
+        )
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(report["alerts"].items())) or "none"
+    print(f"outbox:  {counts}")
+    for line in report["problems"]:
+        print(f"problem: {line}")
+    if not report["problems"]:
+        print("all good")

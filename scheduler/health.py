@@ -1,0 +1,76 @@
+"""What an admin needs to know about the service's health, gathered from Redis and the database."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import redis
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import Alert, AlertRun, ScrapeRun
+
+QUEUES = ("celery", "scrape", "mail")
+
+
+def broker_health(client: redis.Redis, lock_key: str) -> dict[str, Any]:
+    """Return queue lengths and which beat holds the lock (None when no beat is firing)."""
+    holder = client.get(lock_key)
+    return {
+        "queues": {name: client.llen(name) for name in QUEUES},
+        "beat": holder.decode() if holder else None,
+    }
+
+
+def _last(session: Session, model: Any) -> dict[str, Any] | None:
+    run = session.scalars(select(model).order_by(model.id.desc()).limit(1)).first()
+    if run is None:
+        return None
+    return {
+        "id": run.id,
+        "status": run.status,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+    }
+
+
+def database_health(session: Session, *, now: datetime, stuck_after: int) -> dict[str, Any]:
+    """Return the last scrape and alert runs, alerts by status, and how many look stuck."""
+    by_status = dict(
+        session.execute(select(Alert.status, func.count()).group_by(Alert.status)).all()
+    )
+    cutoff = now - timedelta(seconds=stuck_after)
+    stuck = (
+        session.scalar(
+            select(func.count()).where(
+                Alert.status.in_(("pending", "sending")), Alert.created_at < cutoff
+            )
+        )
+        or 0
+    )
+    return {
+        "last_scrape": _last(session, ScrapeRun),
+        "last_alert_run": _last(session, AlertRun),
+        "alerts": by_status,
+        "alerts_stuck": stuck,
+    }
+
+
+def problems(report: dict[str, Any]) -> list[str]:
+    """Return one line per thing that needs an admin's attention."""
+    found = []
+    if not report.get("workers"):
+        found.append("no worker answers: is the worker process running?")
+    if not report.get("beat"):
+        found.append("no beat holds the schedule lock: is the beat process running?")
+    scrape = report.get("last_scrape")
+    if scrape and scrape["status"] in ("failed", "partial"):
+        found.append(f"the last scrape (run {scrape['id']}) ended {scrape['status']}")
+    if report.get("alerts_stuck"):
+        found.append(f"{report['alerts_stuck']} alerts are stuck in pending or sending")
+    if report.get("alerts", {}).get("failed"):
+        found.append(
+            f"{report['alerts']['failed']} alerts failed: see `scout alerts --status failed`"
+        )
+    return found
