@@ -7,20 +7,29 @@ server with ``override_settings(replace(current_settings(), port=...))`` and und
 
 from __future__ import annotations
 
-import secrets
 import smtplib
 import ssl
+import time
 from dataclasses import dataclass, field
-from email.policy import Compat32
+from email.utils import formatdate
 from functools import lru_cache
 from types import TracebackType
 from typing import Any
 
-from flask import Flask
-from flask_mail import BadHeaderError, Connection, Mail, Message
+from flask import Flask, current_app
+from flask_mail import (
+    BadHeaderError,
+    Connection,
+    Mail,
+    Message,
+    email_dispatched,
+    sanitize_address,
+    sanitize_addresses,
+    sanitize_subject,
+)
 
 from config import Config, get_config
-from scheduler.email_render import RenderedEmail
+from scheduler.email_render import RenderedEmail, mime_bytes
 
 
 class DeliveryError(Exception):
@@ -109,39 +118,38 @@ def create_mail_app(settings: MailSettings) -> Flask:
     return app
 
 
-class WirePolicy(Compat32):
-    """compat32 with CRLF that writes short plain-ASCII headers as they are, without folding."""
-
-    def fold_binary(self, name: str, value: Any) -> bytes:
-        """Return the header line as bytes; only long or non-ASCII headers go through folding."""
-        if (
-            isinstance(value, str)
-            and value.isascii()
-            and "\n" not in value
-            and "\r" not in value
-            and len(name) + len(value) + 2 <= self.max_line_length
-        ):
-            return f"{name}: {value}{self.linesep}".encode("ascii")
-        return super().fold_binary(name, value)
+_sanitized_sender = lru_cache(maxsize=8)(sanitize_address)
 
 
-# Flask-Mail writes messages with policy.SMTP, which re-parses every header on output, and lets
-# the generator invent each MIME boundary with a freshly compiled regex: together about 4 ms a
-# message, most of a batch's CPU. This policy and random boundaries take about 0.5 ms.
-WIRE_POLICY = WirePolicy(linesep="\r\n")
+@lru_cache(maxsize=2)
+def _date_header(second: int) -> str:
+    # The Date header shows whole seconds, and a batch sends many emails in each.
+    return formatdate(second, localtime=True)
 
 
 class DigestMessage(Message):
-    """Flask-Mail's Message, written out with WIRE_POLICY and random MIME boundaries."""
+    """Flask-Mail's Message for a digest (a text and an HTML part, no attachments or Cc).
+
+    Flask-Mail builds a tree of MIME objects and has the email package write it out: about
+    0.3 ms a message, the biggest share of a batch's CPU. as_bytes sets the same headers the
+    same way and has email_render.mime_bytes write the same bytes straight from the two texts.
+    """
 
     def as_bytes(self) -> bytes:
         """Return the message as it goes on the wire."""
-        message = self._message()
-        message.policy = WIRE_POLICY
-        for part in message.walk():
-            if part.is_multipart():
-                part.set_boundary(f"=_{secrets.token_hex(16)}")
-        return message.as_bytes()
+        return self.wire_bytes(sanitize_addresses(self.recipients))
+
+    def wire_bytes(self, recipients: list[str]) -> bytes:
+        """Return the message for recipients already sanitized, headers as Flask-Mail sets them."""
+        headers = [("Subject", sanitize_subject(self.subject))] if self.subject else []
+        headers += [
+            ("From", _sanitized_sender(self.sender)),
+            ("To", ", ".join(set(recipients))),
+            ("Date", _date_header(int(self.date or time.time()))),
+            ("Message-ID", self.msgId),
+            *(self.extra_headers or {}).items(),
+        ]
+        return mime_bytes(headers, self.body or "", self.html or "")
 
 
 @lru_cache(maxsize=8)
@@ -184,6 +192,25 @@ class MailConnection(Connection):
                 f"cannot connect to {mail.server}:{mail.port}: {_describe(exc)}"
             ) from exc
         return host
+
+    def send(self, message: Message, envelope_from: str | tuple[str, str] | None = None) -> None:
+        """Send like Flask-Mail, but parse and encode a DigestMessage's addresses only once.
+
+        Flask-Mail does the sender and recipients for the envelope and again for the headers,
+        a sixth of a batch's CPU; here the sender once a process, the recipients once a message.
+        Flask-Mail's MAIL_MAX_EMAILS reconnect is not honoured (create_mail_app never sets it).
+        """
+        if not isinstance(message, DigestMessage) or self.host is None:
+            return super().send(message, envelope_from)
+        if message.has_bad_headers():
+            raise BadHeaderError
+        if message.date is None:
+            message.date = time.time()
+        recipients = sanitize_addresses(message.send_to)
+        sender = _sanitized_sender(envelope_from or message.sender)
+        data = message.wire_bytes(recipients)
+        self.host.sendmail(sender, recipients, data, message.mail_options, message.rcpt_options)
+        email_dispatched.send(current_app._get_current_object(), message=message)
 
     def __exit__(
         self,

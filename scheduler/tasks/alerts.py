@@ -19,7 +19,7 @@ from typing import Any
 
 from celery import chord
 from celery.exceptions import SoftTimeLimitExceeded
-from sqlalchemy.orm import Session as SessionType
+from sqlalchemy import Connection
 
 from models import Session, get_engine, utcnow
 from scheduler import mail, outbox
@@ -191,33 +191,33 @@ class OutboxWriter(threading.Thread):
         self.check()
 
     def run(self) -> None:
-        with get_engine().connect() as db, Session(bind=db) as session:
+        # Each result is one UPDATE, so autocommit makes it one round trip (no BEGIN/COMMIT)
+        # on PostgreSQL; SQLite still wraps it in BEGIN IMMEDIATE ... COMMIT.
+        with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as db:
             while (job := self.jobs.get()) is not None:
                 if self.error is not None:
                     continue  # drain, so the sender never blocks; the batch stops at check()
                 try:
-                    self.record(session, *job)
-                    session.commit()
+                    self.record(db, *job)
+                    db.commit()
                 except Exception as exc:
                     log.exception("cannot record %s for %s", job[0], job[1].alert_ids)
-                    session.rollback()
+                    db.rollback()
                     self.error = exc
 
-    def record(self, session: SessionType, kind: str, digest: Digest, detail: str) -> None:
+    def record(self, db: Connection, kind: str, digest: Digest, detail: str) -> None:
         """Write one result to the outbox and count it."""
         ids, outcome = digest.alert_ids, self.outcome
         if kind == "sent":
-            outbox.mark_sent(session, ids, message_id=detail, now=utcnow())
+            outbox.mark_sent(db, ids, message_id=detail, now=utcnow())
             outcome.sent, outcome.emails = outcome.sent + len(ids), outcome.emails + 1
             return
         outcome.error = detail
         back = 0
         if kind == "release":
-            back = outbox.release(
-                session, ids, reason=detail, max_attempts=CONFIG.alert_max_attempts
-            )
+            back = outbox.release(db, ids, reason=detail, max_attempts=CONFIG.alert_max_attempts)
         else:
-            outbox.mark_failed(session, ids, reason=detail)
+            outbox.mark_failed(db, ids, reason=detail)
             log.warning("alerts %s to subscriber %s failed: %s", ids, digest.subscriber_id, detail)
         if back:
             outcome.retry_ids.append(digest.subscriber_id)
