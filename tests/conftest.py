@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from tests.support import services
 
@@ -53,6 +54,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def redis_url() -> str:
     """The URL of this test run's private Redis db."""
     return REDIS_URL
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    """A client of this test run's private Redis db."""
+    connection = redis.Redis.from_url(redis_url)
+    yield connection
+    connection.close()
 
 
 @pytest.fixture(scope="session")

@@ -71,12 +71,11 @@ def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
 
 
 @pytest.fixture
-def client(redis_url: str) -> Iterator[redis.Redis]:
-    connection = redis.Redis.from_url(redis_url)
+def client(redis_client: redis.Redis) -> Iterator[redis.Redis]:
+    connection = redis_client
     connection.delete(LOCK_KEY)
     yield connection
     connection.delete(LOCK_KEY)
-    connection.close()
 
 
 @pytest.fixture

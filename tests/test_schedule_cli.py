@@ -30,11 +30,10 @@ ADD = [
 
 
 @pytest.fixture
-def client(redis_url: str) -> Iterator[redis.Redis]:
-    connection = redis.Redis.from_url(redis_url)
+def client(redis_client: redis.Redis) -> Iterator[redis.Redis]:
+    connection = redis_client
     yield connection
     connection.delete("probe-cli", "_kombu.binding.probe-cli")
-    connection.close()
 
 
 def scout(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

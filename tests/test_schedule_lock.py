@@ -16,59 +16,52 @@ from scheduler.schedule_lock import BeatLock, NudgeListener, nudge
 
 
 @pytest.fixture
-def client(redis_url: str) -> Iterator[redis.Redis]:
-    connection = redis.Redis.from_url(redis_url)
-    yield connection
-    connection.close()
-
-
-@pytest.fixture
-def key(client: redis.Redis) -> Iterator[str]:
+def key(redis_client: redis.Redis) -> Iterator[str]:
     name = f"scout:test:lock:{uuid.uuid4().hex[:8]}"
     yield name
-    client.delete(name)
+    redis_client.delete(name)
 
 
-def test_only_one_of_two_beats_holds_the_lock(client, key):
-    first, second = BeatLock(client, 10, key), BeatLock(client, 10, key)
+def test_only_one_of_two_beats_holds_the_lock(redis_client, key):
+    first, second = BeatLock(redis_client, 10, key), BeatLock(redis_client, 10, key)
     assert first.hold() and not second.hold()
     assert first.hold() and not second.hold()  # renewing keeps it
-    assert client.get(key).decode() == first.token
+    assert redis_client.get(key).decode() == first.token
 
 
-def test_the_lock_expires_after_its_ttl_when_not_renewed(client, key):
-    first, second = BeatLock(client, 0.3, key), BeatLock(client, 0.3, key)
+def test_the_lock_expires_after_its_ttl_when_not_renewed(redis_client, key):
+    first, second = BeatLock(redis_client, 0.3, key), BeatLock(redis_client, 0.3, key)
     assert first.hold()
     time.sleep(0.4)
     assert second.hold()
     assert not first.still_held()  # the first finds out before its next send
 
 
-def test_renewal_extends_the_ttl(client, key):
-    lock = BeatLock(client, 0.5, key)
+def test_renewal_extends_the_ttl(redis_client, key):
+    lock = BeatLock(redis_client, 0.5, key)
     lock.hold()
     for _ in range(4):
         time.sleep(0.2)
         assert lock.hold()
-    assert 0 < client.pttl(key) <= 500
+    assert 0 < redis_client.pttl(key) <= 500
 
 
-def test_release_lets_a_standby_take_over_at_once(client, key):
-    first, second = BeatLock(client, 10, key), BeatLock(client, 10, key)
+def test_release_lets_a_standby_take_over_at_once(redis_client, key):
+    first, second = BeatLock(redis_client, 10, key), BeatLock(redis_client, 10, key)
     first.hold()
     first.release()
     assert second.hold()
 
 
-def test_a_beat_never_releases_or_renews_a_lock_it_lost(client, key):
-    first, second = BeatLock(client, 0.2, key), BeatLock(client, 10, key)
+def test_a_beat_never_releases_or_renews_a_lock_it_lost(redis_client, key):
+    first, second = BeatLock(redis_client, 0.2, key), BeatLock(redis_client, 10, key)
     first.hold()
     time.sleep(0.3)
     second.hold()
     assert not first.hold()
     first.held = True  # even if it still believed it held the lock
     first.release()
-    assert client.get(key).decode() == second.token
+    assert redis_client.get(key).decode() == second.token
 
 
 def test_an_unreachable_redis_means_not_firing() -> None:
@@ -79,10 +72,10 @@ def test_an_unreachable_redis_means_not_firing() -> None:
     assert not lock.hold() and not lock.still_held()
 
 
-def test_a_nudge_wakes_a_waiting_beat_early(client):
-    listener = NudgeListener(client)
+def test_a_nudge_wakes_a_waiting_beat_early(redis_client):
+    listener = NudgeListener(redis_client)
     listener.wait(0.05)  # subscribes
-    timer = threading.Timer(0.1, lambda: nudge(client, 1))
+    timer = threading.Timer(0.1, lambda: nudge(redis_client, 1))
     began = time.monotonic()
     timer.start()
     try:
@@ -93,8 +86,8 @@ def test_a_nudge_wakes_a_waiting_beat_early(client):
     assert time.monotonic() - began < 1
 
 
-def test_without_a_nudge_the_wait_ends_at_its_timeout(client):
-    listener = NudgeListener(client)
+def test_without_a_nudge_the_wait_ends_at_its_timeout(redis_client):
+    listener = NudgeListener(redis_client)
     listener.wait(0.05)
     began = time.monotonic()
     assert not listener.wait(0.3)
@@ -102,11 +95,11 @@ def test_without_a_nudge_the_wait_ends_at_its_timeout(client):
     assert 0.25 <= time.monotonic() - began < 1
 
 
-def test_a_burst_of_nudges_is_one_wake_up(client):
-    listener = NudgeListener(client)
+def test_a_burst_of_nudges_is_one_wake_up(redis_client):
+    listener = NudgeListener(redis_client)
     listener.wait(0.05)
     for version in range(5):
-        nudge(client, version)
+        nudge(redis_client, version)
     time.sleep(0.05)
     assert listener.wait(1)
     assert not listener.wait(0.1)

@@ -35,22 +35,15 @@ class FrozenClock:
 
 
 @pytest.fixture
-def client(redis_url: str) -> Iterator[redis.Redis]:
-    connection = redis.Redis.from_url(redis_url)
-    yield connection
-    connection.close()
-
-
-@pytest.fixture
-def queue(client: redis.Redis) -> Iterator[str]:
+def queue(redis_client: redis.Redis) -> Iterator[str]:
     """A broker queue no worker consumes; its length counts the sends."""
     name = f"probe-{uuid.uuid4().hex[:8]}"
     yield name
-    client.delete(name, f"_kombu.binding.{name}")
+    redis_client.delete(name, f"_kombu.binding.{name}")
 
 
 @pytest.fixture
-def make_beat(client: redis.Redis) -> Iterator[Callable[..., DatabaseScheduler]]:
+def make_beat(redis_client: redis.Redis) -> Iterator[Callable[..., DatabaseScheduler]]:
     """Build schedulers sharing one private lock key; closes them afterwards."""
     made: list[DatabaseScheduler] = []
     key = f"scout:test:lock:{uuid.uuid4().hex[:8]}"
@@ -71,7 +64,7 @@ def make_beat(client: redis.Redis) -> Iterator[Callable[..., DatabaseScheduler]]
     yield make
     for beat in made:
         beat.close()
-    client.delete(key)
+    redis_client.delete(key)
 
 
 def add(
@@ -88,8 +81,8 @@ def add(
     store.in_transaction(lambda s: store.add_entry(s, name, spec, "test", at, None))
 
 
-def sends(client: redis.Redis, queue: str) -> int:
-    return client.llen(queue)
+def sends(redis_client: redis.Redis, queue: str) -> int:
+    return redis_client.llen(queue)
 
 
 def stored(name: str) -> tuple[datetime | None, int]:
@@ -98,18 +91,18 @@ def stored(name: str) -> tuple[datetime | None, int]:
         return entry.last_run_at, entry.run_count
 
 
-def test_an_entry_fires_once_when_due_and_stores_its_last_run(db, client, queue, make_beat):
+def test_an_entry_fires_once_when_due_and_stores_its_last_run(db, redis_client, queue, make_beat):
     clock = FrozenClock(T0)
     add("probe", {"every": 60}, queue, T0)
     beat = make_beat(clock)
     for seconds in (0, 59, 60.5, 61, 62):
         clock.at = T0 + timedelta(seconds=seconds)
         beat.tick_once()
-    assert sends(client, queue) == 1
+    assert sends(redis_client, queue) == 1
     assert stored("probe") == (T0 + timedelta(seconds=60.5), 1)
 
 
-def test_a_restarted_beat_neither_refires_nor_skips(db, client, queue, make_beat):
+def test_a_restarted_beat_neither_refires_nor_skips(db, redis_client, queue, make_beat):
     clock = FrozenClock(T0 + timedelta(seconds=60))
     add("probe", {"every": 60}, queue, T0)
     first = make_beat(clock)
@@ -118,21 +111,21 @@ def test_a_restarted_beat_neither_refires_nor_skips(db, client, queue, make_beat
     clock.advance(seconds=1)
     second = make_beat(clock)
     second.tick_once()
-    assert sends(client, queue) == 1
+    assert sends(redis_client, queue) == 1
     clock.advance(seconds=59)
     second.tick_once()
-    assert sends(client, queue) == 2
+    assert sends(redis_client, queue) == 2
     second.lock.release()
     clock.advance(seconds=600)  # down for ten runs: one catch-up run, not ten
     third = make_beat(clock)
     third.tick_once()
     third.tick_once()
-    assert sends(client, queue) == 3
+    assert sends(redis_client, queue) == 3
     assert stored("probe") == (clock.at, 3)
 
 
 def test_a_cron_run_missed_while_down_fires_once_within_the_starting_deadline(
-    db, client, queue, make_beat
+    db, redis_client, queue, make_beat
 ):
     assert app.conf.beat_cron_starting_deadline == 3600
     add("hourly", {"cron": "0 * * * *"}, queue, T0)
@@ -140,20 +133,22 @@ def test_a_cron_run_missed_while_down_fires_once_within_the_starting_deadline(
     beat = make_beat(clock)
     beat.tick_once()
     beat.tick_once()
-    assert sends(client, queue) == 1
+    assert sends(redis_client, queue) == 1
     assert beat.entry_snapshot("hourly").due_at == T0 + timedelta(hours=3)
 
 
-def test_a_cron_run_missed_past_the_starting_deadline_is_skipped(db, client, queue, make_beat):
+def test_a_cron_run_missed_past_the_starting_deadline_is_skipped(
+    db, redis_client, queue, make_beat
+):
     add("daily", {"cron": "0 2 * * *"}, queue, T0)
     clock = FrozenClock(datetime(2026, 11, 22, 3, 30, tzinfo=UTC))  # 02:00 was 90 minutes ago
     beat = make_beat(clock)
     beat.tick_once()
-    assert sends(client, queue) == 0
+    assert sends(redis_client, queue) == 0
     assert beat.entry_snapshot("daily").due_at == datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
 
-def test_an_edit_never_makes_an_entry_fire_at_once(db, client, queue, make_beat):
+def test_an_edit_never_makes_an_entry_fire_at_once(db, redis_client, queue, make_beat):
     clock = FrozenClock(T0 + timedelta(seconds=60))
     add("probe", {"every": 60}, queue, T0)
     beat = make_beat(clock)
@@ -163,16 +158,16 @@ def test_an_edit_never_makes_an_entry_fire_at_once(db, client, queue, make_beat)
         lambda s: store.edit_entry(s, "probe", "al", clock.at, timing=parse_timing({"every": 30}))
     )
     beat.tick_once()
-    assert sends(client, queue) == 1
+    assert sends(redis_client, queue) == 1
     clock.advance(seconds=29)
     beat.tick_once()
-    assert sends(client, queue) == 1
+    assert sends(redis_client, queue) == 1
     clock.advance(seconds=1)
     beat.tick_once()
-    assert sends(client, queue) == 2
+    assert sends(redis_client, queue) == 2
 
 
-def test_an_args_edit_keeps_the_entry_s_rhythm(db, client, queue, make_beat):
+def test_an_args_edit_keeps_the_entry_s_rhythm(db, redis_client, queue, make_beat):
     clock = FrozenClock(T0 + timedelta(seconds=60))
     add("probe", {"every": 60}, queue, T0)
     beat = make_beat(clock)
@@ -184,10 +179,10 @@ def test_an_args_edit_keeps_the_entry_s_rhythm(db, client, queue, make_beat):
     beat.tick_once()
     assert beat.entry_snapshot("probe").args == [1]
     assert beat.entry_snapshot("probe").due_at == T0 + timedelta(seconds=120)
-    assert sends(client, queue) == 1
+    assert sends(redis_client, queue) == 1
 
 
-def test_a_reload_never_moves_the_last_run_back(db, client, queue, make_beat):
+def test_a_reload_never_moves_the_last_run_back(db, redis_client, queue, make_beat):
     clock = FrozenClock(T0 + timedelta(seconds=60))
     add("probe", {"every": 60}, queue, T0)
     beat = make_beat(clock)
@@ -197,12 +192,12 @@ def test_a_reload_never_moves_the_last_run_back(db, client, queue, make_beat):
         store.log_edit(session, "probe", "enable", "al", clock.at, None, None)
     clock.advance(seconds=1)
     beat.tick_once()
-    assert sends(client, queue) == 1
+    assert sends(redis_client, queue) == 1
     assert beat.entry_snapshot("probe").last_run_at == T0 + timedelta(seconds=60)
 
 
 def test_a_disabled_entry_never_fires_and_re_enabling_does_not_fire_at_once(
-    db, client, queue, make_beat
+    db, redis_client, queue, make_beat
 ):
     clock = FrozenClock(T0)
     add("probe", {"every": 60}, queue, T0, enabled=False)
@@ -210,20 +205,20 @@ def test_a_disabled_entry_never_fires_and_re_enabling_does_not_fire_at_once(
     for _ in range(5):
         clock.advance(seconds=3600)
         beat.tick_once()
-    assert sends(client, queue) == 0
+    assert sends(redis_client, queue) == 0
     store.in_transaction(lambda s: store.edit_entry(s, "probe", "al", clock.at, enabled=True))
     beat.tick_once()
-    assert sends(client, queue) == 0
+    assert sends(redis_client, queue) == 0
     clock.advance(seconds=60)
     beat.tick_once()
-    assert sends(client, queue) == 1
+    assert sends(redis_client, queue) == 1
     store.in_transaction(lambda s: store.edit_entry(s, "probe", "al", clock.at, enabled=False))
     clock.advance(seconds=600)
     beat.tick_once()
-    assert sends(client, queue) == 1
+    assert sends(redis_client, queue) == 1
 
 
-def test_a_removed_entry_stops_firing(db, client, queue, make_beat):
+def test_a_removed_entry_stops_firing(db, redis_client, queue, make_beat):
     clock = FrozenClock(T0)
     add("probe", {"every": 60}, queue, T0)
     beat = make_beat(clock)
@@ -231,30 +226,30 @@ def test_a_removed_entry_stops_firing(db, client, queue, make_beat):
     store.in_transaction(lambda s: store.remove_entry(s, "probe", "al", clock.at))
     clock.advance(seconds=600)
     beat.tick_once()
-    assert sends(client, queue) == 0
+    assert sends(redis_client, queue) == 0
     assert beat.entry_snapshot("probe") is None
 
 
 def test_only_the_lock_holder_fires_and_the_standby_takes_over_when_it_dies(
-    sqlite_db, client, queue, make_beat
+    sqlite_db, redis_client, queue, make_beat
 ):
     clock = FrozenClock(T0 + timedelta(seconds=60))
     add("probe", {"every": 60}, queue, T0)
     active, standby = make_beat(clock, lock_ttl=1), make_beat(clock, lock_ttl=1)
     active.tick_once()
     standby.tick_once()
-    assert (active.active, standby.active, sends(client, queue)) == (True, False, 1)
+    assert (active.active, standby.active, sends(redis_client, queue)) == (True, False, 1)
     time.sleep(1.2)  # the active beat stops renewing: its lock expires
     clock.advance(seconds=60)
     standby.tick_once()
-    assert (standby.active, sends(client, queue)) == (True, 2)
+    assert (standby.active, sends(redis_client, queue)) == (True, 2)
     clock.advance(seconds=60)
     active.tick_once()  # back from a stall: it lost the lock and must not fire
-    assert (active.active, sends(client, queue)) == (False, 2)
+    assert (active.active, sends(redis_client, queue)) == (False, 2)
 
 
 def test_a_beat_that_loses_its_lock_mid_tick_stops_before_the_next_send(
-    sqlite_db, client, queue, make_beat
+    sqlite_db, redis_client, queue, make_beat
 ):
     clock = FrozenClock(T0 + timedelta(seconds=60))
     for name in ("a", "b", "c"):
@@ -264,12 +259,12 @@ def test_a_beat_that_loses_its_lock_mid_tick_stops_before_the_next_send(
 
     def send_then_lose_the_lock(entry: Any) -> str:
         task_id = original_send(entry)
-        client.set(beat.lock.key, "another-beat")
+        redis_client.set(beat.lock.key, "another-beat")
         return task_id
 
     beat.send = send_then_lose_the_lock  # type: ignore[method-assign]
     beat.tick_once()
-    assert (sends(client, queue), beat.active) == (1, False)
+    assert (sends(redis_client, queue), beat.active) == (1, False)
 
 
 def test_beat_seeds_missing_defaults_on_start_but_its_lazy_banner_instance_touches_nothing(db):
