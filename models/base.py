@@ -63,6 +63,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: a big upsert keeps its B-trees in memory
+    cursor.execute("PRAGMA temp_store=MEMORY")  # the price staging table never touches the disk
     cursor.close()
 
 

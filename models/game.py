@@ -16,7 +16,8 @@ class Game(Base):
     """A store item (app, package or bundle) with its latest known price in minor units."""
 
     __tablename__ = "games"
-    __table_args__ = (UniqueConstraint("kind", "steam_id"),)
+    # Every scrape rewrites every row: half-empty pages keep those updates HOT on PostgreSQL.
+    __table_args__ = (UniqueConstraint("kind", "steam_id"), {"postgresql_with": {"fillfactor": 50}})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(6))

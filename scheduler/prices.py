@@ -4,15 +4,12 @@ Every listing updates its game's title and last_seen; the price columns change, 
 price_history row is written, only for a new game or a changed price. A listing whose price
 could not be read (price_ok False) keeps the stored price and writes no history.
 
-A chunk travels to the database as one JSON parameter, built once, and is read there as a table
-(json_each on SQLite, json_to_recordset on PostgreSQL), so a chunk of any size costs at most four
-statements (compare, two upserts, history; on PostgreSQL the history rides on the priced upsert)
-and no bound-parameter limit applies. The compare answers with one string, not a row per game.
+A chunk is bulk-loaded into a temporary staging table and applied there by a few set-based
+statements (scheduler.prices_sql), so a chunk of any size costs the same handful of statements.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 from datetime import datetime
@@ -25,7 +22,14 @@ from sqlalchemy.orm import Session
 
 from models.game import PriceChange
 from scheduler.parse import Listing
-from scheduler.prices_sql import FIELDS, compare_statement, priced_statements, upsert_statement
+from scheduler.prices_sql import (
+    FIELDS,
+    STAGING,
+    postgresql_statements,
+    sqlite_statements,
+    staging_ddl,
+    staging_insert,
+)
 
 _as_row = attrgetter(*FIELDS)
 # Rows per round of statements: bounds memory and how long a transaction holds row locks.
@@ -56,68 +60,59 @@ def upsert_listings(
     now: datetime,
 ) -> UpsertResult:
     """Upsert listings' games and write history for new and repriced ones; returns the counts."""
+    if not listings:
+        return UpsertResult()
     latest = {(item.kind, item.steam_id): item for item in listings}
-    # Sorted keys make concurrent batches take row locks in one order, so they cannot deadlock.
-    unique = [latest[key] for key in sorted(latest)]
+    # Key order: concurrent batches lock rows in one order, and B-trees fill in order.
+    rows = [_as_row(latest[key]) for key in sorted(latest)]
     conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        # psycopg prepares repeated statements; a generic plan made while games was small would
-        # keep scanning the whole table as it grows, until the next ANALYZE.
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        # A generic plan made for a batch of 100 would be kept for one of 20,000, and the other
+        # way round; a custom plan per execution costs a fraction of a millisecond.
         conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
+    conn.exec_driver_sql(staging_ddl(conn.dialect.name))
+    apply = _apply_postgresql if postgres else _apply_sqlite
+    params = {"currency": currency, "now": now, "run_id": run_id}
     result = UpsertResult()
-    for start in range(0, len(unique), CHUNK_SIZE):
-        chunk = unique[start : start + CHUNK_SIZE]
-        result += _upsert_chunk(conn, chunk, currency=currency, run_id=run_id, now=now)
+    for start in range(0, len(rows), CHUNK_SIZE):
+        chunk = rows[start : start + CHUNK_SIZE]
+        conn.execute(STAGING.delete())  # what an earlier chunk or call in this transaction left
+        new, changed = apply(conn, chunk, params)
+        bad = sum(not row[-1] for row in chunk)
+        result += UpsertResult(len(chunk), new, changed, bad)
     return result
 
 
-def _upsert_chunk(
-    conn: Connection, chunk: list[Listing], *, currency: str, run_id: int | None, now: datetime
-) -> UpsertResult:
-    dialect = conn.dialect.name
-    rows = [_as_row(item) for item in chunk]
-    payload = _payload(dialect, rows)
-    stored = _compare_prices(conn, payload, currency, len(rows))
-    priced: list[Row] = []
-    plain: list[Row] = []
-    new = changed = bad = 0
-    for item, row, differs in zip(chunk, rows, stored, strict=True):
-        is_new = differs is None
-        new += is_new
-        bad += not item.price_ok
-        if item.price_ok and (is_new or differs):
-            changed += not is_new
-            priced.append(row)
-        else:
-            plain.append(row)
-    params = {"currency": currency, "now": now, "run_id": run_id}
-    # The whole chunk's payload serves a statement that takes every row, the common case.
-    if plain:
-        rows_of = payload if not priced else _payload(dialect, plain)
-        conn.execute(upsert_statement(dialect, with_price=False), {"rows": rows_of, **params})
-    if priced:
-        rows_of = payload if not plain else _payload(dialect, priced)
-        for statement in priced_statements(dialect):
-            conn.execute(statement, {"rows": rows_of, **params})
-    return UpsertResult(len(chunk), new, changed, bad)
+def _apply_sqlite(conn: Connection, rows: list[Row], params: dict) -> tuple[int, int]:
+    """Stage rows and apply them on SQLite; return (new, changed)."""
+    statements = sqlite_statements()
+    conn.exec_driver_sql(staging_insert("sqlite"), rows)
+    conn.execute(statements["classify"], params)
+    new, changed = conn.execute(statements["count"]).one()
+    if new:
+        conn.execute(statements["insert"], params)
+    if new < len(rows):
+        conn.execute(statements["update"], params)
+    if new or changed:
+        conn.execute(statements["history"], params)
+    return new, changed
 
 
-def _compare_prices(conn: Connection, payload: str, currency: str, size: int) -> list[int | None]:
-    """Return, for each row of the payload, whether its stored price differs (1, 0; None: new)."""
-    params = {"rows": payload, "currency": currency}
-    codes = conn.execute(compare_statement(conn.dialect.name), params).scalar()
-    stored: list[int | None] = [None] * size
-    for code in map(int, codes.split(",") if codes else ()):
-        stored[code >> 1] = code & 1
-    return stored
-
-
-def _payload(dialect: str, rows: list[Row]) -> str:
-    """Return rows as the JSON the batch table reads: objects on PostgreSQL, arrays on SQLite."""
-    if dialect == "postgresql":
-        objects = [dict(zip(FIELDS, row, strict=False), idx=i) for i, row in enumerate(rows)]
-        return json.dumps(objects, separators=(",", ":"))
-    return json.dumps(rows, separators=(",", ":"))
+def _apply_postgresql(conn: Connection, rows: list[Row], params: dict) -> tuple[int, int]:
+    """Stage rows with COPY and apply them on PostgreSQL; return (new, changed)."""
+    insert, touch, change = postgresql_statements()
+    with conn.connection.driver_connection.cursor() as cursor:
+        with cursor.copy(staging_insert("postgresql")) as copy:
+            for row in rows:
+                copy.write_row(row)
+    # Fresh statistics make the planner join a page of 100 and a chunk of 20,000 each its way.
+    conn.exec_driver_sql(f"ANALYZE {STAGING.name}")
+    new = conn.execute(insert, params).scalar_one()
+    if new == len(rows):
+        return new, 0
+    conn.execute(touch, params)
+    return new, conn.execute(change, params).scalar_one()
 
 
 def lowest_price(session: Session, game_id: int) -> tuple[int, datetime] | None:

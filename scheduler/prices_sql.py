@@ -1,4 +1,23 @@
-"""The SQL of scheduler.prices: a JSON batch read as a table, and the statements that use it."""
+"""The SQL of scheduler.prices: a staging table for one batch, and the statements that apply it.
+
+A batch is bulk-loaded into a temporary table (executemany on SQLite, COPY on PostgreSQL) and
+applied with a few set-based statements, whatever its size.
+
+SQLite has one writer at a time (every transaction is BEGIN IMMEDIATE), so it classifies first:
+  classify  UPDATE staging FROM games: each known row gets its game's id and stays priced only
+            if its price changed (a new row stays priced if its price could be read).
+  count     new and changed rows, from the staging table alone.
+  insert    the new games.
+  update    UPDATE games FROM staging by id: title and last_seen, and the price where priced.
+  history   one row per priced game.
+
+PostgreSQL runs page tasks side by side, so each step decides under the row locks it holds:
+  insert    INSERT ... ON CONFLICT DO NOTHING RETURNING: exactly the new games, and their history.
+  touch     INSERT ... ON CONFLICT DO UPDATE of title and last_seen where the price stays. It
+            locks every known game of the batch in key order, so overlapping batches cannot
+            deadlock and nobody changes a price between the compare and the write.
+  change    UPDATE ... FROM staging WHERE the price differs RETURNING: new prices, and history.
+"""
 
 from __future__ import annotations
 
@@ -8,25 +27,23 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    FromClause,
+    Column,
     Integer,
-    String,
+    MetaData,
     Table,
+    Text,
     and_,
     bindparam,
     case,
-    cast,
-    column,
-    false,
     func,
-    literal,
-    null,
+    not_,
     or_,
     select,
     true,
-    type_coerce,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.schema import CreateTable
 
 from models.base import UTCDateTime
 from models.game import Game, PriceChange
@@ -34,105 +51,173 @@ from models.game import Game, PriceChange
 GAMES: Table = Game.__table__  # type: ignore[assignment]
 HISTORY: Table = PriceChange.__table__  # type: ignore[assignment]
 PRICE_COLUMNS = ("final_cents", "original_cents", "discount_pct", "is_free", "currency")
-# The fields of a batch row, in order: Listing attributes, with their SQL types.
-FIELDS = {
-    "kind": String(6),
-    "steam_id": BigInteger(),
-    "title": String(500),
-    "final_cents": BigInteger(),
-    "original_cents": BigInteger(),
-    "discount_pct": Integer(),
-    "is_free": Boolean(),
+# The Listing attributes a batch row holds, in the order of the staging table's columns.
+FIELDS = (
+    "kind",
+    "steam_id",
+    "title",
+    "final_cents",
+    "original_cents",
+    "discount_pct",
+    "is_free",
+    "price_ok",
+)
+
+# Per connection; its own MetaData keeps it out of the models and of Alembic.
+STAGING = Table(
+    "scout_price_batch",
+    MetaData(),
+    Column("kind", Text, nullable=False),
+    Column("steam_id", BigInteger, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("final_cents", BigInteger),
+    Column("original_cents", BigInteger),
+    Column("discount_pct", Integer, nullable=False),
+    Column("is_free", Boolean, nullable=False),
+    # Loaded as the listing's price_ok: whether its price is to be written. SQLite's classify
+    # narrows it to the known games whose price changed; PostgreSQL compares as it writes.
+    Column("priced", Boolean, nullable=False),
+    Column("game_id", Integer),  # SQLite: set by classify for a known game
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DELETE ROWS",
+)
+_S = STAGING.c
+_NOW = bindparam("now", type_=UTCDateTime())
+_CURRENCY = bindparam("currency", type_=Text())
+_RUN_ID = bindparam("run_id", type_=Integer())
+_HISTORY_COLUMNS = ["game_id", "observed_at", *PRICE_COLUMNS, "scrape_run_id"]
+# A known game's columns when the staged row's price is written.
+_NEW_PRICE = {
+    **{name: _S[name] for name in PRICE_COLUMNS[:4]},
+    "currency": _CURRENCY,
+    "price_changed_at": _NOW,
 }
 
 
-def batch_table(dialect: str) -> FromClause:
-    """Return the :rows JSON parameter as a table with the columns of FIELDS (missing is NULL)."""
-    rows = bindparam("rows", type_=String())
-    if dialect == "postgresql":
-        return (
-            func.json_to_recordset(cast(rows, postgresql.JSON))
-            .table_valued(
-                *(column(name, type_) for name, type_ in FIELDS.items()), column("idx", Integer())
-            )
-            .render_derived(name="batch", with_types=True)
-        )
-    each = func.json_each(rows).table_valued("key", "value").alias("each_row")
-    return select(
-        *(
-            type_coerce(func.json_extract(each.c.value, f"$[{i}]"), type_).label(name)
-            for i, (name, type_) in enumerate(FIELDS.items())
-        ),
-        type_coerce(each.c.key, Integer()).label("idx"),
-    ).subquery("batch")
-
-
-def _same_game(batch: FromClause) -> Any:
-    return and_(GAMES.c.kind == batch.c.kind, GAMES.c.steam_id == batch.c.steam_id)
+@cache
+def staging_ddl(dialect_name: str) -> str:
+    """Return CREATE TEMPORARY TABLE IF NOT EXISTS for the staging table, in dialect's SQL."""
+    dialect = postgresql.dialect() if dialect_name == "postgresql" else sqlite.dialect()
+    return str(CreateTable(STAGING, if_not_exists=True).compile(dialect=dialect))
 
 
 @cache
-def compare_statement(dialect: str) -> Any:
-    """Return one string: 2 * idx + price-differs of each of the batch's stored games, joined."""
-    batch = batch_table(dialect)
-    differs = or_(
-        GAMES.c.currency.is_distinct_from(bindparam("currency", type_=String())),
-        *(GAMES.c[name].is_distinct_from(batch.c[name]) for name in PRICE_COLUMNS[:4]),
+def staging_insert(dialect_name: str) -> str:
+    """Return the driver SQL that loads FIELDS rows: executemany INSERT, or COPY on PostgreSQL."""
+    columns = ", ".join(column.name for column in list(STAGING.columns)[: len(FIELDS)])
+    if dialect_name == "postgresql":
+        return f"COPY {STAGING.name} ({columns}) FROM STDIN"
+    return f"INSERT INTO {STAGING.name} ({columns}) VALUES ({', '.join('?' * len(FIELDS))})"
+
+
+def _same_game(source: Any = STAGING) -> Any:
+    return and_(GAMES.c.kind == source.c.kind, GAMES.c.steam_id == source.c.steam_id)
+
+
+def _price_differs(source: Any, currency: Any) -> Any:
+    """Return whether games' price differs from source's (a staged or excluded row)."""
+    return or_(
+        GAMES.c.currency.is_distinct_from(currency),
+        *(GAMES.c[name].is_distinct_from(source[name]) for name in PRICE_COLUMNS[:4]),
     )
-    code = batch.c.idx * 2 + case((differs, 1), else_=0)
-    query = select(code.label("code")).join_from(batch, GAMES, _same_game(batch))
-    if dialect == "postgresql":
-        # Lock the rows, in one order, so a concurrent batch cannot change a price in between.
-        query = query.order_by(GAMES.c.id).with_for_update(of=GAMES)
-    codes = query.subquery("stored")
-    return select(func.aggregate_strings(cast(codes.c.code, String()), ","))
 
 
-@cache
-def upsert_statement(dialect: str, *, with_price: bool) -> Any:
-    """Return INSERT ... SELECT FROM the batch ON CONFLICT DO UPDATE, prices set only with_price."""
-    batch = batch_table(dialect)
-    now = bindparam("now", type_=UTCDateTime())
-    values = {
-        "kind": batch.c.kind,
-        "steam_id": batch.c.steam_id,
-        "title": batch.c.title,
-        # A new game upserted without its price is one whose price could not be read.
-        "final_cents": batch.c.final_cents if with_price else null(),
-        "original_cents": batch.c.original_cents if with_price else null(),
-        "discount_pct": func.coalesce(batch.c.discount_pct, 0) if with_price else literal(0),
-        "is_free": func.coalesce(batch.c.is_free, False) if with_price else false(),
-        "currency": bindparam("currency", type_=String()),
-        "first_seen": now,
-        "last_seen": now,
-        "price_changed_at": now if with_price else cast(null(), UTCDateTime()),
+def _game_values() -> dict[str, Any]:
+    """Return a staged row as a games row; its price (and price_changed_at) only where priced."""
+    priced = _S.priced
+    return {
+        "kind": _S.kind,
+        "steam_id": _S.steam_id,
+        "title": _S.title,
+        "final_cents": case((priced, _S.final_cents)),
+        "original_cents": case((priced, _S.original_cents)),
+        "discount_pct": case((priced, _S.discount_pct), else_=0),
+        "is_free": and_(priced, _S.is_free),
+        "currency": _CURRENCY,
+        "first_seen": _NOW,
+        "last_seen": _NOW,
+        "price_changed_at": case((priced, _NOW)),
     }
-    # SQLite needs a WHERE on INSERT ... SELECT ... ON CONFLICT to parse it.
-    source = select(*(value.label(name) for name, value in values.items())).where(true())
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(GAMES).from_select(list(values), source)
-    updated = ["title", "last_seen"] + ([*PRICE_COLUMNS, "price_changed_at"] if with_price else [])
-    return stmt.on_conflict_do_update(
-        index_elements=[GAMES.c.kind, GAMES.c.steam_id],
-        set_={name: stmt.excluded[name] for name in updated},
-    )
+
+
+def _insert_from_staging(insert: Any, where: Any = None) -> Any:
+    values = _game_values()
+    source = select(*(value.label(name) for name, value in values.items()))
+    # SQLite needs a WHERE on INSERT ... SELECT ... ON CONFLICT to parse it. Key order, so
+    # that concurrent batches take their row locks in the same order.
+    source = source.where(true() if where is None else where).order_by(_S.kind, _S.steam_id)
+    return insert(GAMES).from_select(list(values), source)
+
+
+def _history_from(source: Any, where: Any = None) -> Any:
+    query = select(source.c.id, _NOW, *(source.c[name] for name in PRICE_COLUMNS), _RUN_ID)
+    if where is not None:
+        query = query.where(where)
+    return HISTORY.insert().from_select(_HISTORY_COLUMNS, query)
 
 
 @cache
-def priced_statements(dialect: str) -> tuple[Any, ...]:
-    """Return the statements that upsert the batch with its prices and write its history."""
-    upsert = upsert_statement(dialect, with_price=True)
-    columns = ["game_id", "observed_at", *PRICE_COLUMNS, "scrape_run_id"]
-    now = bindparam("now", type_=UTCDateTime())
-    run_id = cast(bindparam("run_id", type_=Integer()), Integer())
-    if dialect == "postgresql":
-        # One statement: the history rows come from the upsert's RETURNING, not a second join.
-        written = upsert.returning(GAMES.c.id, *(GAMES.c[name] for name in PRICE_COLUMNS))
-        written = written.cte("written")
-        source = select(written.c.id, now, *(written.c[name] for name in PRICE_COLUMNS), run_id)
-        return (HISTORY.insert().from_select(columns, source),)
-    batch = batch_table(dialect)
-    source = select(GAMES.c.id, now, *(GAMES.c[name] for name in PRICE_COLUMNS), run_id).join_from(
-        batch, GAMES, _same_game(batch)
+def sqlite_statements() -> dict[str, Any]:
+    """Return SQLite's classify, count (answers new, changed), insert, update and history."""
+    known = _S.game_id.is_not(None)
+    written = select(GAMES).join_from(STAGING, GAMES, _same_game()).where(_S.priced).subquery()
+    return {
+        "classify": update(STAGING)
+        .values(game_id=GAMES.c.id, priced=and_(_S.priced, _price_differs(_S, _CURRENCY)))
+        .where(_same_game()),
+        "count": select(
+            func.count() - func.count(_S.game_id), func.count().filter(and_(known, _S.priced))
+        ),
+        "insert": _insert_from_staging(sqlite.insert, where=_S.game_id.is_(None)),
+        "update": update(GAMES)
+        .values(
+            title=_S.title,
+            last_seen=_NOW,
+            **{
+                name: case((_S.priced, value), else_=GAMES.c[name])
+                for name, value in _NEW_PRICE.items()
+            },
+        )
+        .where(GAMES.c.id == _S.game_id),
+        "history": _history_from(written),
+    }
+
+
+@cache
+def postgresql_statements() -> tuple[Any, Any, Any]:
+    """Return PostgreSQL's insert, touch and change; insert and change answer with their count."""
+    inserted = (
+        _insert_from_staging(postgresql.insert)
+        .on_conflict_do_nothing(index_elements=[GAMES.c.kind, GAMES.c.steam_id])
+        .returning(GAMES.c.id, *(GAMES.c[name] for name in PRICE_COLUMNS), GAMES.c.price_changed_at)
+        .cte("inserted")
     )
-    return upsert, HISTORY.insert().from_select(columns, source)
+    insert = _counted(inserted, _history_from(inserted, inserted.c.price_changed_at.is_not(None)))
+
+    touch = _insert_from_staging(postgresql.insert)
+    new = touch.excluded
+    changing = and_(new.price_changed_at.is_not(None), _price_differs(new, new.currency))
+    same_as_now = and_(GAMES.c.last_seen == new.last_seen, GAMES.c.title == new.title)
+    touch = touch.on_conflict_do_update(
+        index_elements=[GAMES.c.kind, GAMES.c.steam_id],
+        set_={"title": new.title, "last_seen": new.last_seen},
+        where=not_(or_(changing, same_as_now)),
+    )
+
+    changed = (
+        update(GAMES)
+        .values(
+            title=_S.title,
+            last_seen=_NOW,
+            **_NEW_PRICE,
+        )
+        .where(_same_game(), _S.priced, _price_differs(_S, _CURRENCY))
+        .returning(GAMES.c.id, *(GAMES.c[name] for name in PRICE_COLUMNS))
+        .cte("changed")
+    )
+    return insert, touch, _counted(changed, _history_from(changed))
+
+
+def _counted(written: Any, history: Any) -> Any:
+    """Return SELECT count(*) FROM written, running history (built on written) along with it."""
+    return select(func.count()).select_from(written).add_cte(history.cte("history"))

@@ -10,7 +10,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 import models
 from models.base import make_engine
@@ -75,3 +75,21 @@ def test_the_migrations_form_one_line_of_history():
 
     assert len(script.get_heads()) == 1
     assert len(script.get_bases()) == 1
+
+
+@pytest.mark.parametrize("empty_database", ["postgresql"], indirect=True)
+def test_on_postgresql_games_pages_keep_half_their_room_for_the_next_scrapes_updates(
+    empty_database,
+):
+    cfg = services.alembic_config(empty_database)
+    command.upgrade(cfg, "head")
+    engine = make_engine(empty_database)
+    try:
+        with engine.connect() as conn:
+            options = conn.execute(text("SELECT reloptions FROM pg_class WHERE relname = 'games'"))
+            assert options.scalar_one() == ["fillfactor=50"]
+            command.downgrade(cfg, "0003")
+            options = conn.execute(text("SELECT reloptions FROM pg_class WHERE relname = 'games'"))
+            assert options.scalar_one() is None
+    finally:
+        engine.dispose()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -11,66 +9,17 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import event, func, select
 
 from models.base import Session, get_engine
-from models.game import Game, PriceChange
+from models.game import Game
 from models.scrape import ScrapeRun
-from scheduler.parse import Listing
-from scheduler.prices import UpsertResult, lowest_price, price_history_for, upsert_listings
+from scheduler.prices import UpsertResult, lowest_price, upsert_listings
+from tests.support.listings import game, history, history_count, listing, upsert
 
 T0 = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
 T1 = T0 + timedelta(hours=6)
 T2 = T0 + timedelta(hours=12)
 T3 = T0 + timedelta(hours=18)
-
-
-def listing(
-    steam_id: int,
-    final: int | None = 1999,
-    *,
-    kind: str = "app",
-    title: str = "",
-    original: int | None = None,
-    discount: int = 0,
-    free: bool = False,
-    ok: bool = True,
-) -> Listing:
-    """A store row as the parser gives it."""
-    return Listing(
-        itemkey=f"{kind.capitalize()}_{steam_id}",
-        kind=kind,
-        steam_id=steam_id,
-        appids=(steam_id,),
-        title=title or f"Game {steam_id}",
-        final_cents=final,
-        original_cents=final if original is None else original,
-        discount_pct=discount,
-        is_free=free,
-        price_text="?",
-        price_ok=ok,
-    )
-
-
-def upsert(
-    listings: list[Listing], now: datetime, *, currency: str = "USD", run_id: int | None = None
-) -> UpsertResult:
-    with Session.begin() as session:
-        return upsert_listings(session, listings, currency=currency, run_id=run_id, now=now)
-
-
-def game(steam_id: int, kind: str = "app") -> Game:
-    with Session() as session:
-        return session.scalars(
-            select(Game).where(Game.kind == kind, Game.steam_id == steam_id)
-        ).one()
-
-
-def history(steam_id: int, kind: str = "app") -> list[PriceChange]:
-    with Session() as session:
-        return price_history_for(session, game(steam_id, kind).id)
-
-
-def history_count() -> int:
-    with Session() as session:
-        return session.scalar(select(func.count()).select_from(PriceChange))
+# Statements an upsert may take: per call (BEGIN, plan setting, staging table) and per chunk.
+PER_CALL, PER_CHUNK = 3, 7
 
 
 def lowest(steam_id: int) -> tuple[int, datetime] | None:
@@ -221,26 +170,6 @@ def test_titles_with_quotes_backslashes_and_any_script_are_stored_exactly(db):
     assert game(7).title == title
 
 
-def test_two_overlapping_batches_at_once_record_a_price_change_once(db):
-    upsert([listing(1, 100)], T0)
-    first_wrote = threading.Event()
-
-    def first_page_task() -> None:
-        with Session.begin() as session:
-            upsert_listings(session, [listing(1, 200)], currency="USD", run_id=None, now=T1)
-            first_wrote.set()
-            time.sleep(0.5)
-
-    first = threading.Thread(target=first_page_task)
-    first.start()
-    assert first_wrote.wait(10)
-    second = upsert([listing(1, 200), listing(2, 300)], T2)
-    first.join()
-
-    assert second == UpsertResult(seen=2, new=1, changed=0, bad=0)
-    assert [(h.final_cents, h.observed_at) for h in history(1)] == [(100, T0), (200, T1)]
-
-
 def test_an_app_and_a_package_with_the_same_number_are_different_games(db):
     result = upsert(
         [listing(440, 100), listing(440, 200, kind="sub"), listing(440, 300, kind="bundle")], T0
@@ -271,7 +200,7 @@ def test_a_batch_bigger_than_the_bound_parameter_limits_is_stored_in_a_few_state
         first = upsert(batch, T0)
 
     assert first == UpsertResult(seen=40_000, new=40_000, changed=0, bad=0)
-    assert len(statements) <= 10
+    assert len(statements) <= PER_CALL + 2 * PER_CHUNK  # two chunks of 20,000
     repriced = [
         listing(item.steam_id, item.final_cents + (item.steam_id % 10 == 0)) for item in batch
     ]
@@ -293,7 +222,7 @@ def test_a_batch_takes_the_same_few_statements_whether_it_has_ten_rows_or_ten_th
         assert (result.new, result.bad) == (size // 2, 1)
         counts.append(len(statements))
 
-    assert counts[0] == counts[1] <= 5
+    assert counts[0] == counts[1] <= PER_CALL + PER_CHUNK
 
 
 def test_nothing_is_stored_when_the_callers_transaction_rolls_back(db):
@@ -304,6 +233,32 @@ def test_nothing_is_stored_when_the_callers_transaction_rolls_back(db):
     with Session() as session:
         assert session.scalar(select(func.count()).select_from(Game)) == 0
     assert history_count() == 0
+
+
+def test_two_upserts_in_one_transaction_each_count_only_their_own_batch(db):
+    upsert([listing(1, 100)], T0)
+
+    with Session.begin() as session:
+        first = upsert_listings(
+            session, [listing(1, 90), listing(2, 200)], currency="USD", run_id=None, now=T1
+        )
+        second = upsert_listings(session, [listing(3, 300)], currency="USD", run_id=None, now=T1)
+
+    assert first == UpsertResult(seen=2, new=1, changed=1, bad=0)
+    assert second == UpsertResult(seen=1, new=1, changed=0, bad=0)
+    assert [game(steam_id).final_cents for steam_id in (1, 2, 3)] == [90, 200, 300]
+    assert history_count() == 4
+
+
+def test_a_batch_after_a_rolled_back_one_stores_only_itself(db):
+    with Session() as session, session.begin():
+        upsert_listings(session, [listing(1), listing(2)], currency="USD", run_id=None, now=T0)
+        session.rollback()
+
+    assert upsert([listing(3, 300)], T1) == UpsertResult(seen=1, new=1, changed=0, bad=0)
+    with Session() as session:
+        assert session.scalars(select(Game.steam_id)).all() == [3]
+    assert history_count() == 1
 
 
 def test_an_empty_batch_does_nothing(db):
