@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 from datetime import datetime
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from sqlalchemy import select
@@ -32,6 +32,7 @@ from scheduler.prices_sql import (
 )
 
 _as_row = attrgetter(*FIELDS)
+_price_ok = itemgetter(FIELDS.index("price_ok"))
 # Rows per round of statements: bounds memory and how long a transaction holds row locks.
 CHUNK_SIZE = 20_000
 
@@ -62,9 +63,9 @@ def upsert_listings(
     """Upsert listings' games and write history for new and repriced ones; returns the counts."""
     if not listings:
         return UpsertResult()
-    latest = {(item.kind, item.steam_id): item for item in listings}
-    # Key order: concurrent batches lock rows in one order, and B-trees fill in order.
-    rows = [_as_row(latest[key]) for key in sorted(latest)]
+    # The last listing of an item wins. Rows start with their key (kind, steam_id), so sorting
+    # puts them in key order: concurrent batches lock rows in one order, B-trees fill in order.
+    rows = sorted({(item.kind, item.steam_id): _as_row(item) for item in listings}.values())
     conn = session.connection()
     postgres = conn.dialect.name == "postgresql"
     if postgres:
@@ -79,7 +80,7 @@ def upsert_listings(
         chunk = rows[start : start + CHUNK_SIZE]
         conn.execute(STAGING.delete())  # what an earlier chunk or call in this transaction left
         new, changed = apply(conn, chunk, params)
-        bad = sum(not row[-1] for row in chunk)
+        bad = len(chunk) - sum(map(_price_ok, chunk))
         result += UpsertResult(len(chunk), new, changed, bad)
     return result
 
@@ -90,10 +91,7 @@ def _apply_sqlite(conn: Connection, rows: list[Row], params: dict) -> tuple[int,
     conn.exec_driver_sql(staging_insert("sqlite"), rows)
     conn.execute(statements["classify"], params)
     new, changed = conn.execute(statements["count"]).one()
-    if new:
-        conn.execute(statements["insert"], params)
-    if new < len(rows):
-        conn.execute(statements["update"], params)
+    conn.execute(statements["upsert"], params)
     if new or changed:
         conn.execute(statements["history"], params)
     return new, changed

@@ -7,8 +7,8 @@ SQLite has one writer at a time (every transaction is BEGIN IMMEDIATE), so it cl
   classify  UPDATE staging FROM games: each known row gets its game's id and stays priced only
             if its price changed (a new row stays priced if its price could be read).
   count     new and changed rows, from the staging table alone.
-  insert    the new games.
-  update    UPDATE games FROM staging by id: title and last_seen, and the price where priced.
+  upsert    INSERT ... SELECT FROM staging ON CONFLICT DO UPDATE: new games in; title and
+            last_seen of known ones; the price only where priced.
   history   one row per priced game.
 
 PostgreSQL runs page tasks side by side, so each step decides under the row locks it holds:
@@ -140,12 +140,12 @@ def _game_values() -> dict[str, Any]:
     }
 
 
-def _insert_from_staging(insert: Any, where: Any = None) -> Any:
+def _insert_from_staging(insert: Any) -> Any:
     values = _game_values()
     source = select(*(value.label(name) for name, value in values.items()))
     # SQLite needs a WHERE on INSERT ... SELECT ... ON CONFLICT to parse it. Key order, so
     # that concurrent batches take their row locks in the same order.
-    source = source.where(true() if where is None else where).order_by(_S.kind, _S.steam_id)
+    source = source.where(true()).order_by(_S.kind, _S.steam_id)
     return insert(GAMES).from_select(list(values), source)
 
 
@@ -158,7 +158,7 @@ def _history_from(source: Any, where: Any = None) -> Any:
 
 @cache
 def sqlite_statements() -> dict[str, Any]:
-    """Return SQLite's classify, count (answers new, changed), insert, update and history."""
+    """Return SQLite's classify, count (answers new, changed), upsert and history."""
     known = _S.game_id.is_not(None)
     written = select(GAMES).join_from(STAGING, GAMES, _same_game()).where(_S.priced).subquery()
     return {
@@ -168,19 +168,26 @@ def sqlite_statements() -> dict[str, Any]:
         "count": select(
             func.count() - func.count(_S.game_id), func.count().filter(and_(known, _S.priced))
         ),
-        "insert": _insert_from_staging(sqlite.insert, where=_S.game_id.is_(None)),
-        "update": update(GAMES)
-        .values(
-            title=_S.title,
-            last_seen=_NOW,
-            **{
-                name: case((_S.priced, value), else_=GAMES.c[name])
-                for name, value in _NEW_PRICE.items()
-            },
-        )
-        .where(GAMES.c.id == _S.game_id),
+        "upsert": _sqlite_upsert(),
         "history": _history_from(written),
     }
+
+
+def _sqlite_upsert() -> Any:
+    """Return the upsert of every staged row; a known game keeps its price unless priced."""
+    upsert = _insert_from_staging(sqlite.insert)
+    keep = upsert.excluded.price_changed_at.is_(None)
+    return upsert.on_conflict_do_update(
+        index_elements=[GAMES.c.kind, GAMES.c.steam_id],
+        set_={
+            "title": upsert.excluded.title,
+            "last_seen": upsert.excluded.last_seen,
+            **{
+                name: case((keep, GAMES.c[name]), else_=upsert.excluded[name])
+                for name in (*PRICE_COLUMNS, "price_changed_at")
+            },
+        },
+    )
 
 
 @cache
