@@ -110,14 +110,7 @@ def naive_upsert(
 
 def empty_tables() -> None:
     """Remove every game and price so the next run starts from empty tables."""
-    with get_engine().begin() as conn:
-        if conn.dialect.name == "postgresql":
-            # DELETE would leave every row behind as a dead tuple (the test server does not
-            # autovacuum), and the next run would pay for scanning and skipping them.
-            conn.exec_driver_sql("TRUNCATE price_history, games CASCADE")
-            return
-        conn.execute(PriceChange.__table__.delete())
-        conn.execute(Game.__table__.delete())
+    services.empty_all_tables(get_engine())
 
 
 def timed_pass(upsert: Upsert, listings: list[Listing], batch: int, now: datetime) -> float:

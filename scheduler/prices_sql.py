@@ -110,8 +110,8 @@ def staging_insert(dialect_name: str) -> str:
     return f"INSERT INTO {STAGING.name} ({columns}) VALUES ({', '.join('?' * len(FIELDS))})"
 
 
-def _same_game(source: Any = STAGING) -> Any:
-    return and_(GAMES.c.kind == source.c.kind, GAMES.c.steam_id == source.c.steam_id)
+def _same_game() -> Any:
+    return and_(GAMES.c.kind == _S.kind, GAMES.c.steam_id == _S.steam_id)
 
 
 def _price_differs(source: Any, currency: Any) -> Any:

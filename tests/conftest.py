@@ -38,7 +38,6 @@ os.environ.update(
     }
 )
 
-from models import Base  # noqa: E402
 from models.base import configure_engine, get_engine  # noqa: E402
 from scheduler.celery_app import app as celery_app  # noqa: E402
 from tests.support.smtp import smtp_server, smtp_tls_server  # noqa: E402,F401
@@ -74,27 +73,10 @@ def sqlite_url() -> str:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A migrated PostgreSQL database for this test run (skips only where allowed)."""
-    if not services.postgres_available():
-        if services.POSTGRES_REQUIRED:
-            pytest.fail(
-                f"PostgreSQL is required but not reachable at {services.POSTGRES_ADMIN_URL}"
-            )
-        pytest.skip("PostgreSQL not reachable on 127.0.0.1:5432")
+    services.require_postgres()
     with services.fresh_postgres_database() as url:
         services.migrate(url)
         yield url
-
-
-def _empty_all_tables() -> None:
-    engine = get_engine()
-    tables = [t for t in reversed(Base.metadata.sorted_tables)]
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-        else:
-            for table in tables:
-                conn.execute(table.delete())
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -104,7 +86,7 @@ def db(request: pytest.FixtureRequest) -> Iterator[str]:
         {"sqlite": "sqlite_url", "postgresql": "postgres_url"}[request.param]
     )
     configure_engine(url)
-    _empty_all_tables()
+    services.empty_all_tables(get_engine())
     yield url
     configure_engine(SQLITE_URL)
 
@@ -113,7 +95,7 @@ def db(request: pytest.FixtureRequest) -> Iterator[str]:
 def sqlite_db(sqlite_url: str) -> Iterator[str]:
     """Empty tables on the SQLite test database; yields the URL."""
     configure_engine(sqlite_url)
-    _empty_all_tables()
+    services.empty_all_tables(get_engine())
     yield sqlite_url
 
 

@@ -23,12 +23,7 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'fresh.db'}"
         return
-    if not services.postgres_available():
-        if services.POSTGRES_REQUIRED:
-            pytest.fail(
-                f"PostgreSQL is required but not reachable at {services.POSTGRES_ADMIN_URL}"
-            )
-        pytest.skip("PostgreSQL not reachable on 127.0.0.1:5432")
+    services.require_postgres()
     with services.fresh_postgres_database() as url:
         yield url
 
