@@ -1,6 +1,6 @@
 """The default schedule, as plain data: name -> task, schedule, args, kwargs, options.
 
-Seeded into the database scheduler (scheduler.beat) on first start; a later start adds new
+Seeded into the database scheduler (scheduler.beat.scheduler) on first start; a later start adds new
 names but never overwrites an entry an admin edited. Edits live in the database
 (`scout schedule ...`). A schedule is {"cron": "m h dom mon dow"} in the app timezone
 (TIMEZONE) or {"every": seconds}. `expires` drops a run a worker did not start in time, so a

@@ -13,7 +13,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-from scheduler.parse import Listing, parse_listings, parse_listings_bs4
+from scheduler.catalogue.parse import Listing, parse_listings, parse_listings_bs4
 
 RUNS = 5
 ROWS_PER_PAGE = 100
@@ -45,7 +45,7 @@ def measure_parse(html_pages: list[str]) -> dict:
     return results
 
 
-# --- a small generator of realistic pages (independent of scheduler.store_sim) ------------------
+# --- a small generator of realistic pages (independent of storesim.store) ------------------
 
 TITLES = [
     "Counter-Strike 2", "Marvel’s Spider-Man Remastered", "暖雪 Warm Snow", "Dead Cells",

@@ -59,7 +59,7 @@ def specs(count: int, queue: str) -> dict[str, dict[str, Any]]:
 
 
 def seed(count: int, queue: str, at: datetime) -> None:
-    from scheduler import schedule_store as store
+    from scheduler.beat import entries as store
 
     def work(session: Any) -> None:
         for name, spec in specs(count, queue).items():
@@ -69,7 +69,7 @@ def seed(count: int, queue: str, at: datetime) -> None:
 
 
 def make_beat(clock: Any, lock_key: str) -> Any:
-    from scheduler.beat import DatabaseScheduler
+    from scheduler.beat.scheduler import DatabaseScheduler
     from scheduler.celery_app import app
 
     return DatabaseScheduler(app, clock=clock, defaults={}, lock_key=lock_key, max_interval=1)
@@ -77,7 +77,7 @@ def make_beat(clock: Any, lock_key: str) -> Any:
 
 def measure_ticks(lock_key: str, start: datetime) -> dict[str, float]:
     """Return load time, memory and busy/idle tick times (ms) with a frozen clock."""
-    from scheduler.schedule_queue import DueQueue
+    from scheduler.beat.due import DueQueue
 
     now = [start]
     beat = make_beat(lambda: now[0], lock_key)
@@ -119,9 +119,9 @@ def measure_edits(lock_key: str, count: int, nudge: bool) -> tuple[float, float]
 
     from config import get_config
     from models.base import utcnow
-    from scheduler import schedule_lock
-    from scheduler import schedule_store as store
-    from scheduler.schedule_timing import Timing
+    from scheduler.beat import entries as store
+    from scheduler.beat import lock as schedule_lock
+    from scheduler.beat.timing import Timing
 
     beat = make_beat(utcnow, lock_key)
     stop = threading.Event()
@@ -156,7 +156,7 @@ def measure_edits(lock_key: str, count: int, nudge: bool) -> tuple[float, float]
 
 def disable_fast_entries() -> None:
     from models.base import utcnow
-    from scheduler import schedule_store as store
+    from scheduler.beat import entries as store
 
     for n in range(FAST):
         store.in_transaction(

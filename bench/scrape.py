@@ -118,7 +118,7 @@ import json, time
 from sqlalchemy import select
 from models import ScrapeRun, Session
 from scheduler.celery_app import app
-from scheduler.scrape_runs import run_figures
+from scheduler.catalogue.runs import run_figures
 deadline = time.monotonic() + 60
 while not app.control.ping(timeout=0.5):
     assert time.monotonic() < deadline, "worker did not start"

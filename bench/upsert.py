@@ -31,8 +31,8 @@ from sqlalchemy.orm import Session as OrmSession  # noqa: E402
 
 from models.base import Session, configure_engine, get_engine  # noqa: E402
 from models.game import Game, PriceChange  # noqa: E402
-from scheduler.parse import Listing  # noqa: E402
-from scheduler.prices import upsert_listings  # noqa: E402
+from scheduler.catalogue.parse import Listing  # noqa: E402
+from scheduler.catalogue.persist import upsert_listings  # noqa: E402
 from tests.support import services  # noqa: E402
 
 PAGE = 100

@@ -18,11 +18,11 @@ from scheduler.cli.output import CLIError
 
 COMMAND_MODULES = [
     "scheduler.cli.catalogue",
-    "scheduler.cli.alerts_run",
+    "scheduler.cli.check",
     "scheduler.cli.watch",
     "scheduler.cli.parse_page",
     "scheduler.cli.schedule",
-    "scheduler.cli.store_sim",
+    "storesim.cli",
     "scheduler.cli.status",
 ]
 

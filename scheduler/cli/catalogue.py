@@ -58,7 +58,7 @@ def cmd_scrape(args: argparse.Namespace) -> int:
 
 def _wait_for_run(result: Any) -> dict[str, Any]:
     from models import ScrapePage, ScrapeRun, Session
-    from scheduler.scrape_runs import run_figures
+    from scheduler.catalogue.runs import run_figures
 
     waited = 0.0
     while True:
@@ -166,8 +166,8 @@ def _game_row(game: Any) -> dict[str, Any]:
 def cmd_runs(args: argparse.Namespace) -> int:
     """List recent scrape runs, newest first."""
     from models import ScrapeRun, Session
+    from scheduler.catalogue.runs import run_figures
     from scheduler.cli.services import open_database
-    from scheduler.scrape_runs import run_figures
 
     open_database()
     with Session() as session:

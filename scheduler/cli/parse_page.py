@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from scheduler.catalogue.parse import Listing, ParseError, parse_listings, parse_search_response
 from scheduler.cli.output import CLIError, print_json
-from scheduler.parse import Listing, ParseError, parse_listings, parse_search_response
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -16,11 +16,11 @@ from contextlib import contextmanager
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from scheduler import schedule_store as store
-from scheduler import schedule_view as view
+from scheduler.beat import entries as store
+from scheduler.beat import view
+from scheduler.beat.admin import apply_edit, known_tasks, merged_options, timing_from
+from scheduler.beat.timing import ScheduleError, Timing, parse_every
 from scheduler.cli.output import CLIError, print_json, print_table
-from scheduler.schedule_admin import apply_edit, known_tasks, merged_options, timing_from
-from scheduler.schedule_timing import ScheduleError, Timing, parse_every
 
 LIST_COLUMNS = ("name", "schedule", "in_words", "enabled", "next_run", "last_run_at", "run_count")
 HISTORY_COLUMNS = ("version", "at", "by", "entry", "action", "change")

@@ -22,10 +22,10 @@ def gather() -> dict[str, Any]:
     import redis
 
     from models import Session, utcnow
+    from scheduler.beat.lock import LOCK_KEY
     from scheduler.celery_app import CONFIG, app
     from scheduler.cli.services import open_database, redact
     from scheduler.health import broker_health, database_health, problems
-    from scheduler.schedule_lock import LOCK_KEY
 
     client = redis.Redis.from_url(CONFIG.redis_url, socket_connect_timeout=3)
     try:

@@ -52,8 +52,8 @@ def _register_watch(actions: argparse._SubParsersAction) -> None:
 def _session() -> Iterator[Any]:
     """One transaction for the command; a WatchError becomes a CLIError and nothing is stored."""
     from models.base import Session
+    from scheduler.alerts.watchlist import WatchError
     from scheduler.cli.services import open_database
-    from scheduler.watchlist import WatchError
 
     open_database()
     try:
@@ -72,7 +72,7 @@ def _whole(text: str, name: str) -> int:
 
 def cmd_subscribe(args: argparse.Namespace) -> int:
     """Subscribe EMAIL (again, with a new unsubscribe link, if it had unsubscribed)."""
-    from scheduler import watchlist
+    from scheduler.alerts import watchlist
 
     with _session() as session:
         email = watchlist.subscribe(session, args.email).email
@@ -82,7 +82,7 @@ def cmd_subscribe(args: argparse.Namespace) -> int:
 
 def cmd_unsubscribe(args: argparse.Namespace) -> int:
     """Unsubscribe EMAIL and skip its pending alerts."""
-    from scheduler import watchlist
+    from scheduler.alerts import watchlist
 
     with _session() as session:
         subscriber = watchlist.find_subscriber(session, args.email)
@@ -96,7 +96,7 @@ def cmd_unsubscribe(args: argparse.Namespace) -> int:
 def cmd_watch_add(args: argparse.Namespace) -> int:
     """Watch ITEM for EMAIL with the rule given."""
     from config import get_config
-    from scheduler import watchlist
+    from scheduler.alerts import watchlist
 
     rule: dict[str, Any] = {"new_low": args.new_low}
     with _session() as session:
@@ -122,7 +122,7 @@ def cmd_watch_add(args: argparse.Namespace) -> int:
 
 def cmd_watch_list(args: argparse.Namespace) -> int:
     """Print the watches, of EMAIL or of everyone."""
-    from scheduler import watchlist
+    from scheduler.alerts import watchlist
 
     with _session() as session:
         rows = watchlist.list_watches(session, args.email)
@@ -148,7 +148,7 @@ def cmd_watch_list(args: argparse.Namespace) -> int:
 
 def cmd_watch_remove(args: argparse.Namespace) -> int:
     """Stop watching ITEM for EMAIL."""
-    from scheduler import watchlist
+    from scheduler.alerts import watchlist
 
     with _session() as session:
         if not watchlist.remove_watch(session, args.email, args.item):
@@ -159,7 +159,7 @@ def cmd_watch_remove(args: argparse.Namespace) -> int:
 
 def cmd_alerts(args: argparse.Namespace) -> int:
     """Print recent alerts, newest first."""
-    from scheduler import watchlist
+    from scheduler.alerts import watchlist
 
     limit = _whole(args.limit, "--limit")
     if limit < 1:

@@ -22,10 +22,11 @@ from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import Connection
 
 from models import Session, get_engine, utcnow
-from scheduler import mail, outbox
+from scheduler.alerts import outbox
+from scheduler.alerts import transport as mail
+from scheduler.alerts.render import Digest, render_digest
+from scheduler.alerts.watchlist import find_due_alerts, pending_alert_batches
 from scheduler.celery_app import CONFIG, app
-from scheduler.email_render import Digest, render_digest
-from scheduler.watchlist import find_due_alerts, pending_alert_batches
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ CHECK_SOFT_TIME_LIMIT = 600
 
 @app.task(
     bind=True,
+    name="scheduler.tasks.alerts.check_watchlists",
     acks_late=True,
     soft_time_limit=CHECK_SOFT_TIME_LIMIT,
     time_limit=CHECK_SOFT_TIME_LIMIT + 60,
@@ -86,6 +88,7 @@ class Outcome:
 
 @app.task(
     bind=True,
+    name="scheduler.tasks.alerts.send_digests",
     acks_late=True,
     max_retries=None,
     soft_time_limit=SEND_SOFT_TIME_LIMIT,
@@ -224,7 +227,13 @@ class OutboxWriter(threading.Thread):
         outcome.failed += len(ids) - back
 
 
-@app.task(bind=True, acks_late=True, soft_time_limit=60, time_limit=120)
+@app.task(
+    bind=True,
+    name="scheduler.tasks.alerts.finish_alert_run",
+    acks_late=True,
+    soft_time_limit=60,
+    time_limit=120,
+)
 def finish_alert_run(self: Any, results: list[Any], run_id: int) -> dict[str, Any]:
     """Close the run with its sent/failed/skipped figures and log one line; returns them."""
     errors = [r["error"] for r in results if isinstance(r, dict) and r.get("error")]
@@ -249,7 +258,13 @@ def finish_alert_run(self: Any, results: list[Any], run_id: int) -> dict[str, An
     return figures
 
 
-@app.task(bind=True, acks_late=True, soft_time_limit=120, time_limit=180)
+@app.task(
+    bind=True,
+    name="scheduler.tasks.alerts.requeue_stuck_alerts",
+    acks_late=True,
+    soft_time_limit=120,
+    time_limit=180,
+)
 def requeue_stuck_alerts(self: Any) -> dict[str, Any]:
     """Re-queue alerts stuck in sending and send pending ones no live run will; returns counts."""
     now = utcnow()

@@ -15,11 +15,11 @@ from celery import chord
 from sqlalchemy.exc import OperationalError
 
 from models import Session, utcnow
-from scheduler import scrape_runs
+from scheduler.catalogue import runs as scrape_runs
+from scheduler.catalogue.client import FetchError, StoreClient, get_client
+from scheduler.catalogue.parse import ParseError, SearchPage, parse_search_response
+from scheduler.catalogue.persist import upsert_listings
 from scheduler.celery_app import CONFIG, app
-from scheduler.parse import ParseError, SearchPage, parse_search_response
-from scheduler.prices import upsert_listings
-from scheduler.store_client import FetchError, StoreClient, get_client
 
 log = logging.getLogger(__name__)
 # A run still open this long after it started lost its chord; by then the broker has long

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from models.base import Session
 from models.game import Game, PriceChange
-from scheduler.parse import Listing
-from scheduler.prices import UpsertResult, price_history_for, upsert_listings
+from scheduler.catalogue.parse import Listing
+from scheduler.catalogue.persist import UpsertResult, price_history_for, upsert_listings
 
 
 def listing(

@@ -24,7 +24,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from scheduler import mail
+from scheduler.alerts import transport as mail
 
 USERNAME, PASSWORD = "scout", "s3cret-pass"
 TEST_BACKOFF = {"retry_backoff": 0.05, "retry_backoff_max": 0.2}

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from scheduler.store_sim import SimStore, start_store
+from storesim.store import SimStore, start_store
 
 
 @pytest.fixture

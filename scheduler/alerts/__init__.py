@@ -1,0 +1,1 @@
+"""Alerts: watch rules, watchlist admin, the outbox, rendering and sending price-drop emails."""

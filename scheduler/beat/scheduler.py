@@ -1,0 +1,253 @@
+"""DatabaseScheduler: Celery beat driven by the schedule_entries table, one active beat at a time.
+
+Run it with `celery -A scheduler.celery_app beat -S scheduler.beat.scheduler:DatabaseScheduler`.
+
+- Exactly one beat fires: each tick first acquires or renews a Redis lock (scheduler.beat.lock);
+  a beat without it stands by and polls, and it re-checks the lock before every send.
+- Runs survive restarts: last_run_at is written to the database right after each send. Sending
+  first means a SIGKILL between the two can at worst repeat one send (every task is idempotent);
+  writing first could lose a run for good. A run missed while beat was down fires once on
+  restart if it is within beat_cron_starting_deadline (interval entries always catch up once).
+- Edits apply live: each tick reads the edit versions newer than the last one seen and reloads
+  only those entries; a Redis nudge wakes beat early. A reload MERGES: last_run_at only ever
+  moves forward, and an edit re-anchors the entry so it never fires at once.
+- A tick touches only entries that are due, through a heap of next-due times.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import redis
+from celery.beat import Scheduler
+
+from beat_schedule import DEFAULT_SCHEDULE
+from models.base import utcnow
+from models.schedule import ScheduleEntry
+from scheduler.beat import entries as store
+from scheduler.beat.due import BeatEntry, DueQueue
+from scheduler.beat.lock import LOCK_KEY, BeatLock, NudgeListener
+from scheduler.beat.timing import next_run
+
+logger = logging.getLogger(__name__)
+RETRY_SEND_AFTER = 5.0
+
+
+class DatabaseScheduler(Scheduler):
+    """A celery.beat.Scheduler whose schedule lives in the database; see the module docstring."""
+
+    def __init__(
+        self,
+        app: Any,
+        *args: Any,
+        clock: Callable[[], datetime] | None = None,
+        timezone: str | None = None,
+        defaults: Mapping[str, Mapping[str, Any]] | None = None,
+        redis_client: redis.Redis | None = None,
+        lock_key: str = LOCK_KEY,
+        lock_ttl: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        from config import get_config
+
+        config = get_config()
+        self.clock = clock or utcnow
+        self.tz = ZoneInfo(timezone or config.timezone)
+        self.defaults = DEFAULT_SCHEDULE if defaults is None else defaults
+        ttl = lock_ttl or config.beat_lock_ttl
+        # A hung Redis call must end well within the lock's TTL, so a beat never fires late.
+        self.redis = redis_client or redis.Redis.from_url(
+            config.redis_url,
+            socket_timeout=max(0.5, ttl / 4),
+            socket_connect_timeout=max(0.5, ttl / 4),
+            health_check_interval=30,
+        )
+        self.lock = BeatLock(self.redis, ttl, lock_key)
+        self.nudges = NudgeListener(self.redis)
+        self.queue = DueQueue(self.tz)
+        self.version = 0
+        self.active = False
+        self._unsaved: dict[str, datetime] = {}
+        self._closed = False
+        kwargs.pop("schedule_filename", None)
+        super().__init__(app, *args, **kwargs)
+
+    def setup_schedule(self) -> None:
+        """Seed the defaults that are missing from the database (never overwriting edits)."""
+        unknown = {spec["task"] for spec in self.defaults.values()} - set(self.app.tasks)
+        if unknown:
+            logger.warning("beat: default entries name unregistered tasks: %s", sorted(unknown))
+        added = store.in_transaction(
+            lambda s: store.seed_defaults(s, self.defaults, f"beat@{self.lock.token}", self.clock())
+        )
+        if added:
+            logger.info("beat: seeded schedule entries %s", ", ".join(added))
+
+    @property
+    def schedule(self) -> dict[str, BeatEntry]:  # type: ignore[override]
+        return self.queue.entries
+
+    @property
+    def info(self) -> str:
+        return f"    . lock -> {self.lock.key} (ttl {self.lock.ttl_ms / 1000:g}s)"
+
+    def tick(self, *args: Any, **kwargs: Any) -> float:
+        """Run one pass; when active, wait here for the next due time or a nudge and return 0.
+
+        A standby returns its poll interval and celery's Service sleeps it.
+        """
+        delay = self.tick_once()
+        if not self.active or delay <= 0:
+            return delay
+        self.nudges.wait(delay)
+        return 0.0
+
+    def tick_once(self) -> float:
+        """Hold the lock, apply edits, send what is due; return seconds until the next pass."""
+        if not self.lock.hold():
+            self.active = False
+            return self.max_interval
+        try:
+            if not self.active:
+                self.load_all()
+                self.active = True
+            else:
+                self.reload_changed()
+        except Exception:
+            logger.exception("beat: could not read the schedule; trying again")
+            return self.max_interval
+        self._flush_unsaved()
+        return self.fire_due()
+
+    def load_all(self) -> None:
+        """Read every entry (on start or takeover), merging with what is in memory."""
+
+        def read(session: Any) -> tuple[int, list[ScheduleEntry]]:
+            return store.current_version(session), store.all_entries(session)
+
+        version, rows = store.in_transaction(read)
+        names = {row.name for row in rows}
+        for name in set(self.queue.entries) - names:
+            self.queue.drop(name)
+        for row in rows:
+            self.queue.merge(BeatEntry.from_row(row))
+        self.version = version
+        self.queue.compact()
+        logger.info("beat: active with %d entries at schedule version %d", len(rows), version)
+
+    def reload_changed(self) -> None:
+        """Reload only the entries edited since the last version seen."""
+
+        def read(session: Any) -> tuple[int, set[str], list[ScheduleEntry]]:
+            version, names = store.changes_since(session, self.version)
+            return version, names, store.entries_named(session, names) if names else []
+
+        version, names, rows = store.in_transaction(read)
+        if not names:
+            return
+        found = {row.name for row in rows}
+        for name in names - found:
+            self.queue.drop(name)
+            logger.info("beat: entry %s removed", name)
+        for row in rows:
+            self.queue.merge(BeatEntry.from_row(row))
+            logger.info("beat: entry %s reloaded", row.name)
+        self.version = version
+
+    def fire_due(self) -> float:
+        """Send every entry that is due now; return seconds until the next one (capped)."""
+        now = self.clock()
+        while (entry := self.queue.pop_due(now)) is not None:
+            if not self.lock.still_held():
+                self.active = False
+                return self.max_interval
+            self._fire(entry, now)
+        wait = self.queue.seconds_to_next(self.clock())
+        return self.max_interval if wait is None else min(wait, self.max_interval)
+
+    def _fire(self, entry: BeatEntry, now: datetime) -> None:
+        if self._missed_deadline(entry, now):
+            logger.warning(
+                "beat: %s was due at %s, past beat_cron_starting_deadline; skipped",
+                entry.name,
+                entry.due_at,
+            )
+            entry.not_before = now
+            self.queue.plan(entry)
+            return
+        try:
+            self.send(entry)
+        except Exception:
+            logger.exception(
+                "beat: could not send %s; retrying in %gs", entry.name, RETRY_SEND_AFTER
+            )
+            self.queue.retry_at(entry, now + timedelta(seconds=RETRY_SEND_AFTER))
+            return
+        entry.last_run_at, entry.run_count = now, entry.run_count + 1
+        self._save_run(entry.name, now)
+        self.queue.plan(entry)
+
+    def _missed_deadline(self, entry: BeatEntry, now: datetime) -> bool:
+        deadline = self.app.conf.beat_cron_starting_deadline
+        if entry.timing.every or deadline is None or entry.due_at is None:
+            return False
+        if (now - entry.due_at).total_seconds() <= deadline:
+            return False
+        since = now - timedelta(seconds=deadline, microseconds=1)
+        latest = next_run(entry.timing, since, self.tz)
+        return latest is None or latest > now
+
+    def send(self, entry: BeatEntry) -> str:
+        """Publish the entry's task to the broker; return the task id."""
+        logger.info("Scheduler: Sending due task %s (%s)", entry.name, entry.task)
+        options = dict(entry.options)
+        options.setdefault("headers", {})["celery_beat_task"] = True
+        result = self.app.send_task(
+            entry.task,
+            args=list(entry.args),
+            kwargs=dict(entry.kwargs),
+            producer=self.producer,
+            **options,
+        )
+        return result.id
+
+    def _save_run(self, name: str, at: datetime) -> None:
+        try:
+            store.in_transaction(lambda s: store.record_run(s, name, at))
+        except Exception:
+            logger.exception("beat: could not store the run of %s; will retry", name)
+            self._unsaved[name] = at
+
+    def _flush_unsaved(self) -> None:
+        while self._unsaved:
+            name, at = next(iter(self._unsaved.items()))
+            try:
+                store.in_transaction(lambda s, n=name, t=at: store.record_run(s, n, t))
+            except Exception:
+                return
+            del self._unsaved[name]
+
+    def sync(self) -> None:
+        """Write any run the database missed."""
+        self._flush_unsaved()
+
+    def close(self) -> None:
+        """Write pending runs and give the lock up so a standby takes over at once."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            super().close()
+        finally:
+            self.lock.release()
+            self.nudges.close()
+
+    def entry_snapshot(self, name: str) -> BeatEntry | None:
+        """Return a copy of the in-memory entry (for tests and the benchmark)."""
+        entry = self.queue.entries.get(name)
+        return replace(entry) if entry else None

@@ -1,0 +1,1 @@
+"""Catalogue: fetch store pages, parse them into listings, persist prices, record scrape runs."""

@@ -1,0 +1,1 @@
+"""The web front end: one-click unsubscribe and the health check."""

@@ -1,0 +1,407 @@
+"""Delivery of price-drop emails end to end: a real worker, Redis, databases and SMTP server."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from models import Alert, AlertRun, Game, PriceChange, Session, Subscriber, WatchEntry, utcnow
+from scheduler.alerts import outbox
+from scheduler.alerts import transport as mail
+from scheduler.alerts.watchlist import add_watch, subscribe
+from scheduler.tasks.alerts import check_watchlists, requeue_stuck_alerts, send_digests
+from tests.support.smtp import TEST_BACKOFF, free_port
+
+
+def add_game(
+    session: Any,
+    steam_id: int,
+    title: str,
+    *,
+    price: int,
+    was: int = 1999,
+    low: int = 899,
+    currency: str = "USD",
+) -> Game:
+    """A game now at price (since an hour ago) whose history went was -> low -> was -> price."""
+    now = utcnow()
+    game = Game(
+        kind="app",
+        steam_id=steam_id,
+        title=title,
+        final_cents=price,
+        original_cents=was,
+        discount_pct=round(100 * (was - price) / was),
+        currency=currency,
+        is_free=False,
+        first_seen=now - timedelta(days=30),
+        last_seen=now,
+        price_changed_at=now - timedelta(hours=1),
+    )
+    session.add(game)
+    session.flush()
+    for days, cents in ((30, was), (20, low), (10, was), (1 / 24, price)):
+        session.add(
+            PriceChange(
+                game_id=game.id,
+                observed_at=now - timedelta(days=days),
+                final_cents=cents,
+                original_cents=was,
+                currency=currency,
+                discount_pct=0,
+                is_free=False,
+            )
+        )
+    session.flush()
+    return game
+
+
+def watch(email: str, *steam_ids: int, below: int = 1000) -> None:
+    """Subscribe email and watch each app for a price at or below `below` cents."""
+    with Session.begin() as session:
+        subscribe(session, email)
+        for steam_id in steam_ids:
+            add_watch(session, email, f"app/{steam_id}", below_cents=below)
+
+
+def add_pending_alert(
+    session: Any,
+    email: str,
+    game: Game,
+    *,
+    status: str = "pending",
+    claimed_at: datetime | None = None,
+    run_id: int | None = None,
+) -> Alert:
+    """An alert created directly in the outbox, as find_due_alerts would have."""
+    subscriber = subscribe(session, email)
+    entry = WatchEntry(
+        subscriber_id=subscriber.id,
+        game_id=game.id,
+        rule="below",
+        target_cents=1000,
+        generation=0,
+        last_alert_cents=game.final_cents,
+        created_at=utcnow(),
+    )
+    session.add(entry)
+    session.flush()
+    alert = Alert(
+        subscriber_id=subscriber.id,
+        game_id=game.id,
+        watch_entry_id=entry.id,
+        generation=0,
+        trigger_cents=game.final_cents,
+        previous_cents=1999,
+        currency=game.currency,
+        status=status,
+        attempts=1 if claimed_at else 0,
+        created_at=utcnow(),
+        claimed_at=claimed_at,
+        alert_run_id=run_id,
+    )
+    session.add(alert)
+    session.flush()
+    return alert
+
+
+def wait_for_run(
+    task_id: str | None = None, *, run_id: int | None = None, timeout: float = 30.0
+) -> AlertRun:
+    """Return the run of a task (or with an id) once it is closed; fails after timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with Session() as session:
+            query = select(AlertRun).where(
+                AlertRun.task_id == task_id if run_id is None else AlertRun.id == run_id
+            )
+            run = session.scalars(query).first()
+            if run is not None and run.status != "running":
+                return run
+        time.sleep(0.05)
+    raise AssertionError(f"alert run of task {task_id} / id {run_id} did not close in {timeout}s")
+
+
+def alerts_by_email() -> dict[str, list[Alert]]:
+    """Return every alert, grouped by its subscriber's address."""
+    with Session() as session:
+        rows = session.execute(
+            select(Subscriber.email, Alert)
+            .join(Alert, Alert.subscriber_id == Subscriber.id)
+            .order_by(Alert.id)
+        ).all()
+    grouped: dict[str, list[Alert]] = {}
+    for email, alert in rows:
+        grouped.setdefault(email, []).append(alert)
+    return grouped
+
+
+def run_check() -> AlertRun:
+    """Queue check_watchlists on the worker and return its closed run."""
+    return wait_for_run(check_watchlists.delay().id)
+
+
+@pytest.fixture
+def catalogue(db: str) -> None:
+    """Three games on sale at $4.99, $3.99 and $7.49."""
+    with Session.begin() as session:
+        add_game(session, 620, "Portal 2", price=499)
+        add_game(session, 400, "Portal", price=399)
+        add_game(session, 220, "Half-Life 2", price=749)
+
+
+def test_it_sends_one_email_per_subscriber_with_all_their_drops(catalogue, worker, smtp_server):
+    watch("ann@example.com", 620, 400)
+    watch("bob@example.com", 220)
+
+    run = run_check()
+
+    assert (run.status, run.alerts_new, run.subscribers, run.sent, run.failed) == (
+        "done",
+        3,
+        2,
+        3,
+        0,
+    )
+    messages = smtp_server.wait_for(2)
+    assert sorted(m.rcpt_tos for m in messages) == [("ann@example.com",), ("bob@example.com",)]
+    subjects = {m.rcpt_tos[0]: m.message["Subject"] for m in messages}
+    assert subjects == {
+        "ann@example.com": "2 games you watch dropped in price",
+        "bob@example.com": "Half-Life 2 is now $7.49",
+    }
+    alerts = alerts_by_email()
+    assert {a.status for group in alerts.values() for a in group} == {"sent"}
+    assert len({a.message_id for a in alerts["ann@example.com"]}) == 1
+
+
+def test_it_sends_nothing_on_the_next_run_at_the_same_price(catalogue, worker, smtp_server):
+    watch("ann@example.com", 620)
+    first = run_check()
+    smtp_server.wait_for(1)
+
+    second = run_check()
+
+    assert (first.alerts_new, first.sent) == (1, 1)
+    assert (second.alerts_new, second.sent, second.subscribers) == (0, 0, 0)
+    time.sleep(0.3)
+    assert len(smtp_server.messages) == 1
+
+
+def test_a_550_for_one_recipient_fails_only_their_alerts_and_the_run_still_closes(
+    catalogue, worker, smtp_server
+):
+    watch("ann@example.com", 620)
+    watch("gone@example.com", 400, 220)
+    smtp_server.refuse("gone@example.com", "550 5.1.1 <gone@example.com>: user unknown")
+
+    run = run_check()
+
+    assert (run.status, run.sent, run.failed) == ("done", 1, 2)
+    assert "550" in (run.error_summary or "")
+    assert [m.rcpt_tos for m in smtp_server.messages] == [("ann@example.com",)]
+    gone = alerts_by_email()["gone@example.com"]
+    assert {a.status for a in gone} == {"failed"}
+    assert all("550 5.1.1" in (a.last_error or "") and a.attempts == 1 for a in gone)
+
+
+def test_a_450_for_a_recipient_is_retried_and_then_sent_once(catalogue, worker, smtp_server):
+    watch("ann@example.com", 620)
+    watch("busy@example.com", 400)
+    smtp_server.refuse("busy@example.com", "450 4.2.1 mailbox busy, try later", times=1)
+
+    run = run_check()
+
+    assert (run.status, run.sent, run.failed) == ("done", 2, 0)
+    recipients = sorted(m.rcpt_tos[0] for m in smtp_server.messages)
+    assert recipients == ["ann@example.com", "busy@example.com"]
+    busy = alerts_by_email()["busy@example.com"][0]
+    assert (busy.status, busy.attempts) == ("sent", 2)
+
+
+def test_a_451_after_data_is_retried_and_then_sent_once(catalogue, worker, smtp_server):
+    watch("ann@example.com", 620)
+    smtp_server.defer_next(2)
+
+    run = run_check()
+
+    assert (run.status, run.sent) == ("done", 1)
+    assert len(smtp_server.messages) == 1
+    assert alerts_by_email()["ann@example.com"][0].attempts == 3
+
+
+def test_an_unreachable_server_is_retried_then_failed_and_the_run_still_closes(catalogue, worker):
+    watch("ann@example.com", 620, 400)
+    dead = replace(mail.current_settings(), server="127.0.0.1", port=free_port(), **TEST_BACKOFF)
+    mail.override_settings(dead)
+    try:
+        run = run_check()
+    finally:
+        mail.override_settings(None)
+
+    assert (run.status, run.sent, run.failed) == ("failed", 0, 2)
+    for alert in alerts_by_email()["ann@example.com"]:
+        assert alert.status == "failed"
+        assert alert.attempts == 5
+        assert "gave up after 5 attempts: cannot connect" in (alert.last_error or "")
+
+
+def test_a_redelivered_send_task_sends_once(db, smtp_server):
+    with Session.begin() as session:
+        game = add_game(session, 620, "Portal 2", price=499)
+        alert = add_pending_alert(session, "ann@example.com", game)
+        subscriber_id = alert.subscriber_id
+
+    first = send_digests(0, [subscriber_id])
+    second = send_digests(0, [subscriber_id])
+
+    assert (first["emails"], second["emails"]) == (1, 0)
+    assert len(smtp_server.messages) == 1
+    with Session() as session:
+        assert session.get_one(Alert, alert.id).status == "sent"
+
+
+def test_the_sweep_requeues_a_stuck_alert_and_it_is_sent_once(db, worker, smtp_server):
+    long_ago = utcnow() - timedelta(hours=2)
+    with Session.begin() as session:
+        old_run = AlertRun(task_id="old", started_at=long_ago, finished_at=long_ago, status="done")
+        session.add(old_run)
+        session.flush()
+        game = add_game(session, 620, "Portal 2", price=499)
+        stuck = add_pending_alert(
+            session,
+            "ann@example.com",
+            game,
+            status="sending",
+            claimed_at=long_ago,
+            run_id=old_run.id,
+        )
+        busy = add_pending_alert(
+            session,
+            "bob@example.com",
+            game,
+            status="sending",
+            claimed_at=utcnow(),
+            run_id=old_run.id,
+        )
+
+    result = requeue_stuck_alerts.delay().get(timeout=20)
+    run = wait_for_run(run_id=result["run_id"])
+
+    assert (result["requeued"], result["subscribers"]) == (1, 1)
+    assert (run.sent, run.failed) == (1, 0)
+    assert [m.rcpt_tos for m in smtp_server.messages] == [("ann@example.com",)]
+    again = requeue_stuck_alerts.delay().get(timeout=20)
+    assert again == {"requeued": 0, "subscribers": 0, "run_id": None}
+    with Session() as session:
+        assert session.get_one(Alert, stuck.id).status == "sent"
+        assert session.get_one(Alert, stuck.id).attempts == 2
+        assert session.get_one(Alert, busy.id).status == "sending"
+    assert len(smtp_server.messages) == 1
+
+
+def test_the_sweep_sends_pending_alerts_whose_run_is_over(db, worker, smtp_server):
+    with Session.begin() as session:
+        game = add_game(session, 620, "Portal 2", price=499)
+        add_pending_alert(session, "ann@example.com", game)
+
+    result = requeue_stuck_alerts.delay().get(timeout=20)
+
+    assert wait_for_run(run_id=result["run_id"]).sent == 1
+    assert len(smtp_server.wait_for(1)) == 1
+
+
+def test_it_delivers_over_starttls_with_login(catalogue, worker, smtp_tls_server):
+    watch("ann@example.com", 620)
+
+    run = run_check()
+
+    assert (run.sent, run.failed) == (1, 0)
+    assert smtp_tls_server.messages[0].message["Subject"] == "Portal 2 is now $4.99"
+
+
+def test_a_redelivered_check_reuses_its_run(catalogue, worker, smtp_server):
+    watch("ann@example.com", 620)
+
+    check_watchlists.apply(task_id="check-1")
+    first = wait_for_run("check-1")
+    check_watchlists.apply(task_id="check-1")
+    again = wait_for_run("check-1")
+
+    assert first.id == again.id
+    with Session() as session:
+        assert session.scalar(select(func.count()).select_from(AlertRun)) == 1
+    assert len(smtp_server.wait_for(1)) == 1
+    time.sleep(0.3)
+    assert len(smtp_server.messages) == 1
+
+
+class TestOutbox:
+    """The claim, release and sweep rules without Celery."""
+
+    def test_a_second_claim_gets_nothing(self, db):
+        with Session.begin() as session:
+            alert = add_pending_alert(
+                session, "ann@example.com", add_game(session, 620, "Portal 2", price=499)
+            )
+        with Session.begin() as session:
+            first = outbox.claim_alerts(session, [alert.subscriber_id], now=utcnow())
+        with Session.begin() as session:
+            second = outbox.claim_alerts(session, [alert.subscriber_id], now=utcnow())
+        assert (first, second) == ({alert.subscriber_id: [alert.id]}, {})
+
+    def test_a_claim_skips_an_unsubscribed_subscriber(self, db):
+        with Session.begin() as session:
+            alert = add_pending_alert(
+                session, "ann@example.com", add_game(session, 620, "Portal 2", price=499)
+            )
+            session.get_one(Subscriber, alert.subscriber_id).unsubscribed_at = utcnow()
+        with Session.begin() as session:
+            assert outbox.claim_alerts(session, [alert.subscriber_id], now=utcnow()) == {}
+        with Session() as session:
+            assert session.get_one(Alert, alert.id).status == "skipped"
+
+    def test_release_fails_alerts_out_of_attempts(self, db):
+        with Session.begin() as session:
+            alert = add_pending_alert(
+                session, "ann@example.com", add_game(session, 620, "Portal 2", price=499)
+            )
+        for expected in ("pending", "pending", "failed"):
+            with Session.begin() as session:
+                outbox.claim_alerts(session, [alert.subscriber_id], now=utcnow())
+                outbox.release(session, [alert.id], reason="451 later", max_attempts=3)
+            with Session() as session:
+                assert session.get_one(Alert, alert.id).status == expected
+
+    def test_adopt_orphans_leaves_alerts_of_a_live_run_alone(self, db):
+        now = utcnow()
+        with Session.begin() as session:
+            live = AlertRun(task_id="live", started_at=now, status="running")
+            sweep = AlertRun(task_id="sweep", started_at=now, status="running")
+            session.add_all([live, sweep])
+            session.flush()
+            game = add_game(session, 620, "Portal 2", price=499)
+            add_pending_alert(session, "ann@example.com", game, run_id=live.id)
+            orphan = add_pending_alert(session, "bob@example.com", game)
+            adopted = outbox.adopt_orphans(
+                session, sweep.id, older_than=now - timedelta(minutes=15)
+            )
+        assert adopted == [orphan.subscriber_id]
+
+
+def test_scout_check_wait_prints_the_runs_figures(catalogue, worker, smtp_server, capsys):
+    from scheduler.cli import main
+
+    watch("ann@example.com", 620, 400)
+
+    assert main(["check", "--wait", "--timeout", "30"]) == 0
+
+    out = capsys.readouterr().out
+    assert "check queued (task " in out
+    assert ": done" in out and "alerts new: 2" in out and "sent: 2" in out and "failed: 0" in out
+    assert len(smtp_server.messages) == 1

@@ -1,0 +1,196 @@
+"""`scout schedule ...`: listing, validated live edits, the edit log and the nudge to beat."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections.abc import Iterator
+
+import pytest
+import redis
+from sqlalchemy import func, select
+
+from models import ScheduleEdit, ScheduleEntry, Session
+from scheduler.beat.lock import NUDGE_CHANNEL
+from scheduler.cli import main
+
+ADD = [
+    "schedule",
+    "add",
+    "probe",
+    "--task",
+    "celery.backend_cleanup",
+    "--every",
+    "30s",
+    "--queue",
+    "probe-cli",
+    "--by",
+    "alice",
+]
+
+
+@pytest.fixture
+def client(redis_client: redis.Redis) -> Iterator[redis.Redis]:
+    connection = redis_client
+    yield connection
+    connection.delete("probe-cli", "_kombu.binding.probe-cli")
+
+
+def scout(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def counts() -> tuple[int, int]:
+    with Session() as session:
+        return (
+            session.scalar(select(func.count()).select_from(ScheduleEntry)),
+            session.scalar(select(func.count()).select_from(ScheduleEdit)),
+        )
+
+
+def test_list_shows_each_entry_in_words_with_next_run_and_run_count(db, capsys):
+    assert scout(capsys, *ADD)[0] == 0
+    assert (
+        scout(
+            capsys,
+            "schedule",
+            "add",
+            "nightly",
+            "--task",
+            "celery.backend_cleanup",
+            "--cron",
+            "0 2 * * *",
+        )[0]
+        == 0
+    )
+    status, out, _ = scout(capsys, "schedule", "list")
+    assert status == 0
+    assert "Every 30 seconds" in out and "At 02:00" in out and "NEXT_RUN" in out
+    rows = json.loads(scout(capsys, "schedule", "list", "--json")[1])
+    assert [(r["name"], r["run_count"], r["last_run_at"]) for r in rows] == [
+        ("nightly", 0, None),
+        ("probe", 0, None),
+    ]
+    assert rows[0]["next_run"].endswith("02:00:00+00:00")
+    shown = json.loads(scout(capsys, "schedule", "show", "probe", "--json")[1])
+    assert shown["options"] == {"queue": "probe-cli"} and shown["schedule"] == "every 30s"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["add", "x", "--task", "no.such.task", "--every", "5s"], "unknown task 'no.such.task'"),
+        (["add", "x", "--task", "celery.backend_cleanup", "--cron", "99 * * * *"], "minute field"),
+        (
+            ["add", "x", "--task", "celery.backend_cleanup", "--every", "5s", "--args", '{"a": 1}'],
+            "must be a JSON list",
+        ),
+        (["set", "probe", "--cron", "0 2 * *"], "five fields"),
+        (["set", "probe", "--every", "0s"], "must be positive"),
+        (["set", "probe", "--task", "no.such.task"], "unknown task"),
+        (["set", "probe", "--args", '{"a": 1}'], "must be a JSON list"),
+        (["set", "probe"], "nothing to change"),
+        (["set", "nothing", "--every", "5s"], "no schedule entry named 'nothing'"),
+        (["enable", "nothing"], "no schedule entry named 'nothing'"),
+        (["add", "probe", "--task", "celery.backend_cleanup", "--every", "5s"], "already exists"),
+    ],
+)
+def test_a_bad_edit_gets_one_clear_line_and_stores_nothing(db, capsys, argv, message):
+    scout(capsys, *ADD)
+    before = counts()
+    status, out, err = scout(capsys, "schedule", *argv)
+    assert status != 0 and out == ""
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err
+    assert counts() == before
+
+
+def test_bad_json_is_refused_by_the_parser_before_anything_is_stored(db, capsys):
+    with pytest.raises(SystemExit):
+        main(
+            [
+                "schedule",
+                "add",
+                "x",
+                "--task",
+                "celery.backend_cleanup",
+                "--every",
+                "5s",
+                "--args",
+                "{x",
+            ]
+        )
+    assert "not valid JSON" in capsys.readouterr().err
+    assert counts() == (0, 0)
+
+
+def test_every_edit_is_in_the_history_with_who_and_what_changed(db, capsys):
+    scout(capsys, *ADD)
+    scout(capsys, "schedule", "set", "probe", "--cron", "*/5 * * * *", "--by", "bob")
+    scout(capsys, "schedule", "disable", "probe", "--by", "carol")
+    scout(capsys, "schedule", "enable", "probe")
+    scout(capsys, "schedule", "remove", "probe", "--by", "dave")
+    edits = json.loads(scout(capsys, "schedule", "history", "--json")[1])
+    assert [(e["action"], e["by"]) for e in reversed(edits)] == [
+        ("add", "alice"),
+        ("set", "bob"),
+        ("disable", "carol"),
+        ("enable", getpass.getuser()),
+        ("remove", "dave"),
+    ]
+    assert edits[3]["before"]["schedule"] == {"every": 30}
+    assert edits[3]["after"]["schedule"] == {"cron": "*/5 * * * *"}
+    assert edits[0]["action"] == "remove" and edits[0]["after"] is None
+    table = scout(capsys, "schedule", "history", "probe")[1]
+    assert "schedule: every 30s -> cron */5 * * * *" in table and "enabled: True -> False" in table
+
+
+def test_an_edit_nudges_beat_through_redis_after_it_commits(db, capsys, client):
+    listener = client.pubsub(ignore_subscribe_messages=True)
+    listener.subscribe(NUDGE_CHANNEL)
+    listener.get_message(timeout=1)
+    scout(capsys, *ADD)
+    message = listener.get_message(timeout=2)
+    listener.close()
+    assert message is not None and message["channel"] == NUDGE_CHANNEL.encode()
+
+
+def test_run_sends_the_task_now_and_logs_it_without_touching_the_rhythm(db, capsys, client):
+    scout(capsys, *ADD)
+    status, out, _ = scout(capsys, "schedule", "run", "probe", "--by", "erin")
+    assert status == 0 and "sent now" in out
+    assert client.llen("probe-cli") == 1
+    edit = json.loads(scout(capsys, "schedule", "history", "probe", "--json")[1])[0]
+    assert (edit["action"], edit["by"], edit["after"]["task"]) == (
+        "run",
+        "erin",
+        "celery.backend_cleanup",
+    )
+    shown = json.loads(scout(capsys, "schedule", "show", "probe", "--json")[1])
+    assert (shown["run_count"], shown["last_run_at"]) == (0, None)
+
+
+def test_set_changes_args_and_queue_without_touching_the_schedule(db, capsys):
+    scout(capsys, *ADD)
+    before = json.loads(scout(capsys, "schedule", "show", "probe", "--json")[1])
+    status, out, _ = scout(capsys, "schedule", "set", "probe", "--args", "[7]", "--queue", "q2")
+    assert status == 0 and "changed: args" in out
+    after = json.loads(scout(capsys, "schedule", "show", "probe", "--json")[1])
+    assert (after["args"], after["options"]) == ([7], {"queue": "q2"})
+    assert (after["schedule"], after["anchored_at"]) == (before["schedule"], before["anchored_at"])
+    edit = json.loads(scout(capsys, "schedule", "history", "probe", "--json")[1])[0]
+    assert (edit["action"], edit["before"]["args"], edit["after"]["args"]) == ("update", [], [7])
+
+
+def test_history_summaries_say_what_changed_in_one_line() -> None:
+    from scheduler.beat.view import summarize
+
+    spec = {"task": "t", "schedule": {"every": 30}, "args": [], "enabled": True}
+    assert summarize(None, spec) == "t every 30s"
+    assert summarize(spec, None) == "removed"
+    assert summarize(None, {"task": "t", "task_id": "abc"}) == "task abc"
+    assert summarize(spec, {**spec, "args": [1], "enabled": False}) == (
+        "args: [] -> [1]; enabled: True -> False"
+    )
+    assert summarize(spec, spec) == "no change"

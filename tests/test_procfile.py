@@ -1,0 +1,34 @@
+"""The Procfile runs beat with the database scheduler, apart from the worker."""
+
+from __future__ import annotations
+
+import shlex
+
+from celery.utils.imports import symbol_by_name
+
+from config import PROJECT_ROOT
+from scheduler.beat.scheduler import DatabaseScheduler
+
+
+def processes() -> dict[str, list[str]]:
+    lines = (PROJECT_ROOT / "Procfile").read_text().splitlines()
+    found = {}
+    for line in lines:
+        name, _, command = line.partition(":")
+        assert name not in found, f"{name} defined twice"
+        found[name] = shlex.split(command)
+    return found
+
+
+def test_beat_runs_the_database_scheduler() -> None:
+    beat = processes()["beat"]
+    assert beat[:4] == ["celery", "-A", "scheduler.celery_app", "beat"]
+    assert symbol_by_name(beat[beat.index("-S") + 1]) is DatabaseScheduler
+
+
+def test_the_worker_never_runs_an_embedded_beat_and_migrations_run_on_release() -> None:
+    procs = processes()
+    worker = procs["worker"]
+    assert "worker" in worker and "-B" not in worker and "--beat" not in worker
+    assert "REMAP_SIGTERM=SIGQUIT" in worker and "-E" in worker
+    assert procs["release"] == ["alembic", "upgrade", "head"]
