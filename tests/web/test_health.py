@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ import urllib.request
 from urllib.error import HTTPError
 
 from config import PROJECT_ROOT
-from tests.support.smtp import free_port
+from tests.support.ports import free_port, wait_for_port
 
 
 def test_health_check_says_ok_when_the_database_and_redis_answer(sqlite_db, scout_app):
@@ -44,16 +43,6 @@ def web_command(port: int) -> list[str]:
     command = line.partition(":")[2].replace("${PORT:-5000}", str(port))
     command = command.replace("${WEB_CONCURRENCY:-2}", "1")
     return shlex.split(command)
-
-
-def wait_for_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"nothing listens on {port}")
 
 
 def test_the_access_log_of_the_web_process_keeps_no_unsubscribe_token(sqlite_db, tmp_path):
