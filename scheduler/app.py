@@ -22,16 +22,28 @@ from models.base import configure_engine, get_engine
 CONFIG_KEY = "scout"
 
 
-class FlaskTask(Task):  # type: ignore[misc]  # celery-types leaves Task's base untyped
+class FlaskTask(Task[Any, Any]):
     """A task that runs inside the app context of the Flask app the Celery app is bound to."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        flask_app: Flask = self.app.flask_app
-        with flask_app.app_context():
+        with bound_flask_app().app_context():
             return self.run(*args, **kwargs)
 
 
-celery = Celery("scout", task_cls=FlaskTask, include=["scheduler.tasks"])
+class ScoutCelery(Celery):
+    """The Celery app, with the Flask app create_app bound it to."""
+
+    flask_app: Flask | None = None
+
+
+celery = ScoutCelery("scout", task_cls=FlaskTask, include=["scheduler.tasks"])
+
+
+def bound_flask_app() -> Flask:
+    """Return the Flask app the Celery app is bound to; raises RuntimeError before create_app."""
+    if celery.flask_app is None:
+        raise RuntimeError("no app: call scheduler.app.create_app(config) first")
+    return celery.flask_app
 
 
 def create_app(config: Config) -> Flask:
@@ -45,7 +57,7 @@ def create_app(config: Config) -> Flask:
     app.register_blueprint(web)
     configure_engine(config.database_url)
     configure_celery(celery, config)
-    celery.flask_app = app  # type: ignore[attr-defined]
+    celery.flask_app = app
     app.extensions["celery"] = celery
     return app
 
@@ -69,7 +81,7 @@ def mail_settings(config: Config) -> dict[str, Any]:
     }
 
 
-def configure_celery(app: Celery, config: Config) -> None:
+def configure_celery(app: Celery[Any], config: Config) -> None:
     """Set app up for tasks that run twice safely, on Redis as broker and result backend.
 
     Every task of this project is idempotent by design (see README, "Exactly once"), so the

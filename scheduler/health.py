@@ -44,7 +44,7 @@ def broker_health(client: redis.Redis, lock_key: str) -> dict[str, Any]:
     holder = client.get(lock_key)
     return {
         "queues": {name: client.llen(name) for name in QUEUES},
-        "beat": holder.decode() if holder else None,
+        "beat": holder.decode() if isinstance(holder, bytes) else holder,
     }
 
 

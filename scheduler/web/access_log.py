@@ -15,11 +15,11 @@ def redact(value: str) -> str:
     return TOKEN_IN_PATH.sub(r"\1...", value)
 
 
-class RedactingLogger(Logger):  # type: ignore[misc]  # gunicorn ships no type hints
+class RedactingLogger(Logger):
     """The access log of gunicorn, with every unsubscribe token left out of every field."""
 
-    def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> Any:
-        atoms = super().atoms(resp, req, environ, request_time)
+    def atoms(self, *args: Any) -> Any:
+        atoms = super().atoms(*args)
         return {
             key: redact(value) if isinstance(value, str) else value for key, value in atoms.items()
         }
