@@ -28,6 +28,8 @@ OURS = {
 }
 PRODUCT = ("config", "beat_schedule", "models", "scheduler", "migrations")
 APPARATUS = ("storesim", "tests", "bench")
+# Libraries only the test extra installs: a production install does not have them.
+TEST_LIBRARIES = ("bs4", "aiosmtpd", "pytest")
 FETCH_AND_PARSE = {
     "scheduler.catalogue.client",
     "scheduler.catalogue.parse",
@@ -121,13 +123,14 @@ def tasks_violations(graph: Mapping[str, set[str]]) -> list[str]:
 
 
 def apparatus_violations(graph: Mapping[str, set[str]]) -> list[str]:
-    """The product imports no test apparatus, but for the CLI's optional store-sim command."""
+    """The product imports no test apparatus or test-only library, but for `scout store-sim`."""
     found = []
     for module, names in sorted(graph.items()):
         if not within(module, PRODUCT):
             continue
         for name in sorted(names):
-            if within(name, APPARATUS) and (module, name.split(".")[0]) != STORE_SIM_REGISTRATION:
+            apparatus = within(name, APPARATUS) or within(name, TEST_LIBRARIES)
+            if apparatus and (module, name.split(".")[0]) != STORE_SIM_REGISTRATION:
                 found.append(f"{module} imports {name}")
     return found
 
@@ -185,6 +188,7 @@ def test_a_relative_import_is_resolved_before_the_rules_apply() -> None:
         ("scheduler.health", "from storesim.store import start_store\n", apparatus_violations),
         ("scheduler.cli.store_sim", "from tests.support import store\n", apparatus_violations),
         ("migrations.env", "import bench.scrape\n", apparatus_violations),
+        ("scheduler.catalogue.persist", "from bs4 import BeautifulSoup\n", apparatus_violations),
     ],
 )
 def test_each_rule_reports_a_module_that_breaks_it(module: str, source: str, rule) -> None:
