@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -246,8 +245,3 @@ class DatabaseScheduler(Scheduler):
         finally:
             self.lock.release()
             self.nudges.close()
-
-    def entry_snapshot(self, name: str) -> BeatEntry | None:
-        """Return a copy of the in-memory entry (for tests and the benchmark)."""
-        entry = self.queue.entries.get(name)
-        return replace(entry) if entry else None

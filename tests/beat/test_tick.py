@@ -16,6 +16,7 @@ from scheduler.beat import entries as store
 from scheduler.beat.scheduler import DatabaseScheduler
 from scheduler.beat.timing import parse_timing
 from scheduler.celery_app import app
+from tests.support.beat import entry_snapshot
 
 T0 = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
 
@@ -134,7 +135,7 @@ def test_a_cron_run_missed_while_down_fires_once_within_the_starting_deadline(
     beat.tick_once()
     beat.tick_once()
     assert sends(redis_client, queue) == 1
-    assert beat.entry_snapshot("hourly").due_at == T0 + timedelta(hours=3)
+    assert entry_snapshot(beat, "hourly").due_at == T0 + timedelta(hours=3)
 
 
 def test_a_cron_run_missed_past_the_starting_deadline_is_skipped(
@@ -145,7 +146,7 @@ def test_a_cron_run_missed_past_the_starting_deadline_is_skipped(
     beat = make_beat(clock)
     beat.tick_once()
     assert sends(redis_client, queue) == 0
-    assert beat.entry_snapshot("daily").due_at == datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    assert entry_snapshot(beat, "daily").due_at == datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
 
 def test_an_edit_never_makes_an_entry_fire_at_once(db, redis_client, queue, make_beat):
@@ -177,8 +178,8 @@ def test_an_args_edit_keeps_the_entry_s_rhythm(db, redis_client, queue, make_bea
         lambda s: store.update_call(s, "probe", "al", clock.at, {"args": [1]}, None)
     )
     beat.tick_once()
-    assert beat.entry_snapshot("probe").args == [1]
-    assert beat.entry_snapshot("probe").due_at == T0 + timedelta(seconds=120)
+    assert entry_snapshot(beat, "probe").args == [1]
+    assert entry_snapshot(beat, "probe").due_at == T0 + timedelta(seconds=120)
     assert sends(redis_client, queue) == 1
 
 
@@ -193,7 +194,7 @@ def test_a_reload_never_moves_the_last_run_back(db, redis_client, queue, make_be
     clock.advance(seconds=1)
     beat.tick_once()
     assert sends(redis_client, queue) == 1
-    assert beat.entry_snapshot("probe").last_run_at == T0 + timedelta(seconds=60)
+    assert entry_snapshot(beat, "probe").last_run_at == T0 + timedelta(seconds=60)
 
 
 def test_a_disabled_entry_never_fires_and_re_enabling_does_not_fire_at_once(
@@ -227,7 +228,7 @@ def test_a_removed_entry_stops_firing(db, redis_client, queue, make_beat):
     clock.advance(seconds=600)
     beat.tick_once()
     assert sends(redis_client, queue) == 0
-    assert beat.entry_snapshot("probe") is None
+    assert entry_snapshot(beat, "probe") is None
 
 
 def test_only_the_lock_holder_fires_and_the_standby_takes_over_when_it_dies(
