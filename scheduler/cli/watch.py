@@ -8,7 +8,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from models.alert import ALERT_STATUSES
-from scheduler.cli.output import CLIError, format_price, print_json, print_table
+from scheduler.cli.arguments import MAX_LIMIT, read_whole
+from scheduler.cli.output import CLIError, format_price, print_json, print_table, terminal_safe
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -64,10 +65,10 @@ def _session() -> Iterator[Any]:
 
 
 def _whole(text: str, name: str) -> int:
-    try:
-        return int(text.strip().rstrip("%"))
-    except ValueError:
-        raise CLIError(f"{name} must be a whole number, not {text!r}") from None
+    value = read_whole(text.strip().rstrip("%"))
+    if value is None:
+        raise CLIError(f"{name} must be a whole number, not {text!r}")
+    return value
 
 
 def cmd_subscribe(args: argparse.Namespace) -> int:
@@ -116,7 +117,7 @@ def cmd_watch_add(args: argparse.Namespace) -> int:
             f"{watchlist.normalize_email(args.email)} watches {game.itemkey} "
             f"({game.title}): {_rule_text(row)}"
         )
-    print(line)
+    print(terminal_safe(line))
     return 0
 
 
@@ -164,6 +165,8 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     limit = _whole(args.limit, "--limit")
     if limit < 1:
         raise CLIError(f"--limit must be 1 or more, not {limit}")
+    if limit > MAX_LIMIT:
+        raise CLIError(f"--limit must be at most {MAX_LIMIT:,}, not {limit}")
     with _session() as session:
         rows = watchlist.list_alerts(session, args.status, limit)
     if args.json:

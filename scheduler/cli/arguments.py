@@ -1,0 +1,33 @@
+"""argparse types for the CLI's numeric arguments: whole numbers within a stated range."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Callable
+
+# Far above any catalogue or alert list, far below what a database integer holds.
+MAX_LIMIT = 1_000_000
+_WHOLE = re.compile(r"[+-]?[0-9]{1,30}")
+
+
+def read_whole(text: str) -> int | None:
+    """Return the whole number text spells in ASCII digits (sign, spaces around), else None."""
+    # int() alone would also take "١٢" and "1_000", and 5,000 digits.
+    text = text.strip()
+    return int(text) if _WHOLE.fullmatch(text) else None
+
+
+def int_between(low: int, high: int) -> Callable[[str], int]:
+    """Return an argparse type for a whole number in [low, high]; it raises ArgumentTypeError."""
+
+    def parse(text: str) -> int:
+        value = read_whole(text)
+        if value is None:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text.strip()!r} must be {low} to {high:,}")
+        return value
+
+    parse.__name__ = "whole number"  # argparse names the type in its messages
+    return parse
