@@ -23,10 +23,11 @@ def int_between(low: int, high: int) -> Callable[[str], int]:
 
     def parse(text: str) -> int:
         value = read_whole(text)
+        shown = repr(text.strip()) if len(text) <= 24 else f"{text.strip()[:20]!r}..."
         if value is None:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+            raise argparse.ArgumentTypeError(f"{shown} is not a whole number")
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{text.strip()!r} must be {low} to {high:,}")
+            raise argparse.ArgumentTypeError(f"{shown} must be {low} to {high:,}")
         return value
 
     parse.__name__ = "whole number"  # argparse names the type in its messages

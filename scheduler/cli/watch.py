@@ -67,7 +67,7 @@ def _session() -> Iterator[Any]:
 def _whole(text: str, name: str) -> int:
     value = read_whole(text.strip().rstrip("%"))
     if value is None:
-        raise CLIError(f"{name} must be a whole number, not {text!r}")
+        raise CLIError(f"{name} must be a whole number, not {text[:24]!r}")
     return value
 
 
