@@ -32,3 +32,18 @@ def int_between(low: int, high: int) -> Callable[[str], int]:
 
     parse.__name__ = "whole number"  # argparse names the type in its messages
     return parse
+
+
+def text_at_most(length: int, what: str) -> Callable[[str], str]:
+    """Return an argparse type for text of at most length characters; else ArgumentTypeError."""
+
+    def parse(text: str) -> str:
+        # The parsers behind these quote what they refuse: a 5,000-character one, whole.
+        if len(text) > length:
+            raise argparse.ArgumentTypeError(
+                f"{text[:20]!r}... is {len(text):,} characters; {what} has at most {length}"
+            )
+        return text
+
+    parse.__name__ = what
+    return parse

@@ -10,9 +10,10 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from config import PROJECT_ROOT
-from models import Session
+from models import Game, Session
 from scheduler.cli import main
 from tests.support.catalogue import add_game
 
@@ -150,3 +151,25 @@ def test_games_never_writes_a_stored_titles_control_characters_to_the_terminal(d
     assert main(["games", "--json"]) == 0
     out = capsys.readouterr().out
     assert obeyed(out) == [] and json.loads(out)[0]["title"] == HOSTILE
+
+
+def test_a_scrape_of_an_empty_catalogue_closes_its_run_ok_with_zero_rows(
+    db, worker, small_pages, capsys
+):
+    # The store answers {"results_html": "", "total_count": 0}: one page, read, nothing in it.
+    small_pages.control({"games": 0})
+    assert main(["scrape", "--wait"]) == 0
+    capsys.readouterr()
+    assert main(["runs", "--json"]) == 0
+    (run,) = json.loads(capsys.readouterr().out)
+    assert (run["status"], run["total_count"], run["pages_total"], run["pages_ok"]) == (
+        "ok",
+        0,
+        1,
+        1,
+    )
+    assert (run["pages_failed"], run["rows_seen"], run["error_summary"]) == (0, 0, None)
+    assert run["finished_at"] is not None
+    with Session() as session:
+        assert session.scalar(select(func.count()).select_from(Game)) == 0
+    assert small_pages.request_count == 1
