@@ -17,7 +17,14 @@ from typing import Any
 
 from lxml import etree
 
-from scheduler.catalogue.texts import Price, collapse, read_ids, read_itemkey, read_price
+from scheduler.catalogue.texts import (
+    Price,
+    clean_title,
+    collapse,
+    read_ids,
+    read_itemkey,
+    read_price,
+)
 
 
 class ParseError(Exception):
@@ -55,6 +62,7 @@ class SearchPage:
     bad_rows: list[str]
 
 
+MAX_TOTAL = 10_000_000
 _FoundOf = Callable[[Any], dict]
 _TextOf = Callable[[Any], str]
 _SplitOf = Callable[[Any], tuple[str, str]]
@@ -65,6 +73,11 @@ PART_CLASSES = frozenset({
     "search_price_discount_combined", "search_discount", "search_price",  # 2015-2022
     "discount_block", "discount_pct", "discount_original_price", "discount_final_price",  # 2023+
 })  # fmt: skip
+_RESULTS_COUNT = (
+    "//*[contains(concat(' ', normalize-space(@class), ' '), ' search_results_count ')]"
+)
+_RESULTS_CONTAINER = "//*[@id='search_result_container']"
+_FIRST_NUMBER = re.compile(r"\d[\d.,'’\s]*")
 # A complete opening tag of a row; one after the last </a> was cut off.
 _ROW_START = re.compile(
     r"<a\s[^>]*\bclass\s*=\s*[\"'][^\"'>]*\b(?:search_result_row|tab_item)\b[^>]*>", re.I
@@ -91,6 +104,30 @@ def parse_search_response(body: str | bytes, start: int) -> SearchPage:
     return SearchPage(start=start, total_count=total, listings=listings, bad_rows=bad_rows)
 
 
+def parse_search_html(html: str) -> SearchPage:
+    """Return the rows of a search page or fragment; raise ParseError if it shows none.
+
+    A page without rows is the store's own empty answer ("0 results match your search.", or
+    "No results were returned for that query." in the results container): total_count 0.
+    """
+    listings, bad_rows = parse_listings(html)
+    root = _lxml_root(html) if not listings else None
+    if not listings and (bad_rows or root is None or not _says_no_results(root)):
+        found = f" ({len(bad_rows)} unreadable)" if bad_rows else ""
+        raise ParseError(f"no store rows found{found}")
+    return SearchPage(start=0, total_count=len(listings), listings=listings, bad_rows=bad_rows)
+
+
+def _says_no_results(root: etree._Element) -> bool:
+    """Return whether a page without rows is the store's search page answering zero results."""
+    counts = root.xpath(_RESULTS_COUNT)
+    if counts:  # "0 results match your search." in any language: the number is what counts
+        number = _FIRST_NUMBER.search(collapse(_lxml_text(counts[0])))
+        return number is not None and int(re.sub(r"\D", "", number.group())) == 0
+    # Older pages: the results container holds a message and nothing else.
+    return any(collapse(_lxml_text(el)) for el in root.xpath(_RESULTS_CONTAINER))
+
+
 def _load_response(body: str | bytes) -> dict:
     try:
         data = json.loads(body)
@@ -108,8 +145,9 @@ def _load_response(body: str | bytes) -> dict:
     if not isinstance(data.get("results_html"), str):
         raise ParseError("search response has no results_html")
     total = data.get("total_count")
-    if not isinstance(total, int) or isinstance(total, bool) or total < 0:
-        raise ParseError(f"search response has no usable total_count: {total!r}")
+    # The catalogue holds some 200,000 items; a scrape plans a page per 50 of total_count.
+    if not isinstance(total, int) or isinstance(total, bool) or not 0 <= total <= MAX_TOTAL:
+        raise ParseError(f"search response has no usable total_count: {total!r:.40}")
     return data
 
 
@@ -214,8 +252,8 @@ def _read_row(
     ids = (row.get("data-ds-bundleid"), row.get("data-ds-packageid"), row.get("data-ds-appid"))
     key = read_itemkey(raw_key, *ids)
     if key is None:
-        return f"row {position}: no item key ({raw_key!r})"
-    title = collapse(text(found.get("title", found.get("tab_item_name"))))
+        return f"row {position}: no item key ({raw_key!r:.60})"
+    title = clean_title(text(found.get("title", found.get("tab_item_name"))))
     if not title:
         return f"row {position} ({key.itemkey}): no title"
     price = _read_price(found, text, split_struck)

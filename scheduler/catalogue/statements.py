@@ -82,6 +82,10 @@ STAGING = Table(
     postgresql_on_commit="DELETE ROWS",
 )
 _S = STAGING.c
+# The store's titles have no length limit and games.title has one. PostgreSQL rejects the whole
+# statement for one overlong value while SQLite keeps it whole: cut to the column, on both.
+TITLE_LENGTH: int = GAMES.c.title.type.length  # type: ignore[attr-defined]
+_TITLE = func.substr(_S.title, 1, TITLE_LENGTH)
 _NOW = bindparam("now", type_=UTCDateTime())
 _CURRENCY = bindparam("currency", type_=Text())
 _RUN_ID = bindparam("run_id", type_=Integer())
@@ -128,7 +132,7 @@ def _game_values() -> dict[str, Any]:
     return {
         "kind": _S.kind,
         "steam_id": _S.steam_id,
-        "title": _S.title,
+        "title": _TITLE,
         "final_cents": case((priced, _S.final_cents)),
         "original_cents": case((priced, _S.original_cents)),
         "discount_pct": case((priced, _S.discount_pct), else_=0),
@@ -214,7 +218,7 @@ def postgresql_statements() -> tuple[Any, Any, Any]:
     changed = (
         update(GAMES)
         .values(
-            title=_S.title,
+            title=_TITLE,
             last_seen=_NOW,
             **_NEW_PRICE,
         )

@@ -36,6 +36,12 @@ FREE_WORDS = (
     "gratuită",  # ro
 )
 
+# Bounds past which a figure is a broken or hostile page, not a price or an id: no item costs a
+# billion units of any currency (the dearest, in dong or rupiah, cost a few hundred million
+# minor units); Steam's app, package and bundle ids are unsigned 32-bit; a percentage is 0-100.
+MAX_CENTS = 10**11
+MAX_ID = 2**32 - 1
+_MAX_DIGITS = 20  # int() of a longer string is absurd here, and past 4300 digits it raises
 # One number: digits, possibly grouped by spaces/apostrophes/dots/commas, ending in a digit.
 _NUMBER = re.compile(r"\d(?:[\d.,'’\s]*\d)?")
 _FREE = re.compile("|".join(re.escape(word) for word in FREE_WORDS))
@@ -45,9 +51,31 @@ _ITEMKEY = re.compile(r"(App|Sub|Bundle)_(\d+)")
 _PERCENT = re.compile(r"^[-−–]?\s*(\d{1,3})\s*%$")
 
 
+# Terminal escape sequences (ECMA-48), 7-bit and 8-bit: CSI "ESC [ ... m", OSC "ESC ] ... BEL"
+# (sets a window title, writes the clipboard), DCS/SOS/PM/APC strings and two-byte escapes.
+# Removed whole: dropping only the ESC would leave "[31m" in the title.
+_ESCAPES = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]?"
+)
+# What is left of C0, DEL and C1, and the bidi embeddings, overrides and isolates, which
+# reorder what a terminal or mail client shows ("Trojan Source").
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def collapse(text: str | None) -> str:
     """Return text with every run of whitespace (nbsp included) turned into one space, stripped."""
     return " ".join(text.split()) if text else ""
+
+
+def clean_title(text: str | None) -> str:
+    """Return a store title without escape sequences or control characters, whitespace collapsed."""
+    if not text:
+        return ""
+    if not text.isprintable():  # the common title is printable: skip the regexes
+        text = _CONTROLS.sub("", _ESCAPES.sub("", " ".join(text.split())))
+    return collapse(text)
 
 
 def is_free_text(text: str) -> bool:
@@ -64,6 +92,8 @@ def parse_price_text(text: str) -> int | None:
     if len(numbers) != 1:
         return None
     digits = _GROUPING.sub("", numbers[0])
+    if len(digits) > _MAX_DIGITS + 2:
+        return None
     mark_at = max(digits.rfind("."), digits.rfind(","))
     if mark_at == -1:
         return int(digits) * 100
@@ -104,7 +134,9 @@ def parse_int(value: str | None) -> int | None:
     if value is None:
         return None
     value = value.strip()
-    return int(value) if value.isascii() and value.isdigit() else None
+    if not (value.isascii() and value.isdigit()) or len(value) > _MAX_DIGITS:
+        return None
+    return int(value)
 
 
 class Price(NamedTuple):
@@ -135,19 +167,25 @@ def read_price(
     pct = parse_int(discount)
     if pct is None:
         pct = parse_percent(pct_text)
-    original = parse_price_text(original_text) if original_text else None
+    if pct is not None and pct > 100:
+        pct = None
+    original = _sane(parse_price_text(original_text)) if original_text else None
     if free_class or is_free_text(final_text):
         return Price(0, original, pct or 0, True, final_text, True)
     if not final_text and not original_text:
         return Price(None, None, 0, False, "", True)
-    shown = parse_price_text(final_text)
-    final = parse_int(price_final)
+    shown = _sane(parse_price_text(final_text))
+    final = _sane(parse_int(price_final))  # an absurd attribute is junk like any other
     if final is None:
         final = shown
     readable = _DIGIT.search(final_text) is not None and (original is not None or not original_text)
     if final is None or pct is None or not readable or (final == 0 and shown != 0):
         return Price(None, None, 0, False, final_text, False)
     return Price(final, original, pct, False, final_text, True)
+
+
+def _sane(cents: int | None) -> int | None:
+    return cents if cents is not None and cents <= MAX_CENTS else None
 
 
 class ItemKey(NamedTuple):
@@ -166,12 +204,13 @@ def read_itemkey(
         fallbacks = (("Bundle", bundleid), ("Sub", packageid), ("App", appid))
         itemkey = next((f"{p}_{v.strip()}" for p, v in fallbacks if parse_int(v) is not None), "")
     match = _ITEMKEY.fullmatch(itemkey.strip())
-    if match is None:
+    steam_id = None if match is None else parse_int(match.group(2))
+    if match is None or steam_id is None or steam_id > MAX_ID:
         return None
-    return ItemKey(match.group(0), match.group(1).lower(), int(match.group(2)))
+    return ItemKey(match.group(0), match.group(1).lower(), steam_id)
 
 
 def read_ids(raw: str | None) -> tuple[int, ...]:
     """Return the ids in a comma-separated data-ds-appid ("35140,200260"), skipping junk."""
     values = (parse_int(v) for v in (raw or "").split(","))
-    return tuple(v for v in values if v is not None)
+    return tuple(v for v in values if v is not None and v <= MAX_ID)

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from scheduler.cli.output import CLIError, format_price, print_json, print_table
+from scheduler.cli.arguments import MAX_LIMIT, int_between
+from scheduler.cli.output import CLIError, format_price, print_json, print_table, terminal_safe
 
 POLL_SECONDS = 0.5
 NO_WORKER_HINT_AFTER = 15.0
@@ -24,23 +25,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     scrape.set_defaults(func=cmd_scrape)
     games = subparsers.add_parser("games", help="list games and their current prices")
     games.add_argument("--search", metavar="TEXT", help="only titles containing TEXT")
-    games.add_argument("--limit", type=_positive, default=50, help="at most N rows (50)")
+    games.add_argument(
+        "--limit", type=int_between(1, MAX_LIMIT), default=50, help="at most N rows (50)"
+    )
     games.add_argument("--json", action="store_true", help="print JSON for scripts")
     games.set_defaults(func=cmd_games)
     runs = subparsers.add_parser("runs", help="list recent scrape runs and their figures")
-    runs.add_argument("--limit", type=_positive, default=20, help="at most N runs (20)")
+    runs.add_argument(
+        "--limit", type=int_between(1, MAX_LIMIT), default=20, help="at most N runs (20)"
+    )
     runs.add_argument("--json", action="store_true", help="print JSON for scripts")
     runs.set_defaults(func=cmd_runs)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
-    return value
 
 
 def cmd_scrape(args: argparse.Namespace) -> int:
@@ -117,7 +112,7 @@ def _print_figures(figures: dict[str, Any]) -> None:
     if figures["error_summary"]:
         print("  errors:")
         for line in figures["error_summary"].splitlines():
-            print(f"    {line}")
+            print(f"    {terminal_safe(line)}")
 
 
 def cmd_games(args: argparse.Namespace) -> int:

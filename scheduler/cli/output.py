@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -17,6 +18,26 @@ class CLIError(Exception):
         self.status = status
 
 
+# C0, DEL, C1 and the bidi embeddings, overrides and isolates: stored text (store titles,
+# addresses, errors) that a terminal would obey rather than show.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # json escapes C0
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def terminal_safe(text: str) -> str:
+    """Return text with every control character shown as an escape (ESC as \\x1b), never raw."""
+    return text if text.isprintable() else _UNSAFE.sub(_escape, text)
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
@@ -25,8 +46,9 @@ def _plain(value: Any) -> Any:
 
 def print_json(data: Any) -> None:
     """Write data as indented JSON to stdout (datetimes as ISO 8601)."""
-    json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=_plain)
-    sys.stdout.write("\n")
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=_plain)
+    # Written as \\uXXXX escapes like json's own for C0: the same JSON, nothing for a terminal.
+    sys.stdout.write(_UNSAFE_IN_JSON.sub(_json_escape, text) + "\n")
 
 
 def _cell(value: Any) -> str:
@@ -34,7 +56,7 @@ def _cell(value: Any) -> str:
         return "-"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
-    return str(value)
+    return terminal_safe(str(value))
 
 
 def print_table(

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import stat
 import sys
 from pathlib import Path
 from typing import Any
 
-from scheduler.catalogue.parse import Listing, ParseError, parse_listings, parse_search_response
+from scheduler.catalogue.parse import (
+    Listing,
+    ParseError,
+    parse_search_html,
+    parse_search_response,
+)
 from scheduler.cli.output import CLIError, print_json
+
+# A search answer of 100 rows is about 200 KB; a saved whole store page a few MB.
+MAX_BYTES = 16 * 1024 * 1024
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,12 +44,22 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def read_text(path: Path) -> str:
-    """Return the file's text (UTF-8); raise CLIError when it is missing or not text."""
+def read_text(path: Path, limit: int = MAX_BYTES) -> str:
+    """Return a regular file's text (UTF-8); raise CLIError when it is missing, not one, or huge."""
     try:
-        return path.read_bytes().decode("utf-8-sig")
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat judges what was opened.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as file:
+            info = os.fstat(file.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise CLIError(f"{path} is not a regular file")
+            data = file.read(limit + 1)  # a file may grow after fstat
     except OSError as exc:
         raise CLIError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise CLIError(f"{path} is larger than {limit // (1024 * 1024)} MiB: not a store page")
+    try:
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise CLIError(f"{path} is not UTF-8 text (byte {exc.start})") from None
 
@@ -52,11 +72,11 @@ def parse_text(text: str, path: Path) -> tuple[list[Listing], list[str]]:
         except ParseError as exc:
             raise CLIError(f"{path}: {exc}") from None
         return page.listings, page.bad_rows
-    listings, bad_rows = parse_listings(text)
-    if not listings:
-        unreadable = f" ({len(bad_rows)} unreadable)" if bad_rows else ""
-        raise CLIError(f"{path}: no store rows found{unreadable}")
-    return listings, bad_rows
+    try:
+        page = parse_search_html(text)
+    except ParseError as exc:
+        raise CLIError(f"{path}: {exc}") from None
+    return page.listings, page.bad_rows
 
 
 def _start_of(text: str) -> int:

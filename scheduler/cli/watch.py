@@ -8,16 +8,22 @@ from contextlib import contextmanager
 from typing import Any
 
 from models.alert import ALERT_STATUSES
-from scheduler.cli.output import CLIError, format_price, print_json, print_table
+from scheduler.cli.arguments import MAX_LIMIT, read_whole, text_at_most
+from scheduler.cli.output import CLIError, format_price, print_json, print_table, terminal_safe
+
+# RFC 5321 caps a path at 256 octets with its brackets: an address of 254 characters.
+EMAIL = text_at_most(254, "an email address")
+ITEM = text_at_most(500, "a store item or URL")
+FIGURE = text_at_most(40, "a price or percentage")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the subscriber, watch and alerts commands to the scout parser."""
     sub = subparsers.add_parser("subscribe", help="subscribe an email address to alerts")
-    sub.add_argument("email", metavar="EMAIL")
+    sub.add_argument("email", metavar="EMAIL", type=EMAIL)
     sub.set_defaults(func=cmd_subscribe)
     unsub = subparsers.add_parser("unsubscribe", help="unsubscribe an address; skip its alerts")
-    unsub.add_argument("email", metavar="EMAIL")
+    unsub.add_argument("email", metavar="EMAIL", type=EMAIL)
     unsub.set_defaults(func=cmd_unsubscribe)
     watch = subparsers.add_parser("watch", help="add, list or remove watched games")
     actions = watch.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -31,20 +37,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _register_watch(actions: argparse._SubParsersAction) -> None:
     add = actions.add_parser("add", help="watch a game with one rule")
-    add.add_argument("email", metavar="EMAIL")
-    add.add_argument("item", metavar="ITEM", help="App_440, app/440, 440 or a store URL")
+    add.add_argument("email", metavar="EMAIL", type=EMAIL)
+    add.add_argument("item", metavar="ITEM", type=ITEM, help="App_440, app/440, 440 or a URL")
     rule = add.add_mutually_exclusive_group(required=True)
-    rule.add_argument("--below", metavar="PRICE", help="alert when the price is at most PRICE")
-    rule.add_argument("--discount", metavar="PCT", help="alert at a discount of PCT%% (1-100)")
+    rule.add_argument(
+        "--below", metavar="PRICE", type=FIGURE, help="alert when the price is at most PRICE"
+    )
+    rule.add_argument(
+        "--discount", metavar="PCT", type=FIGURE, help="alert at a discount of PCT%% (1-100)"
+    )
     rule.add_argument("--new-low", action="store_true", help="alert at a new lowest price")
     add.set_defaults(func=cmd_watch_add)
     listing = actions.add_parser("list", help="list watches (of one address)")
-    listing.add_argument("email", metavar="EMAIL", nargs="?")
+    listing.add_argument("email", metavar="EMAIL", nargs="?", type=EMAIL)
     listing.add_argument("--json", action="store_true", help="print JSON for scripts")
     listing.set_defaults(func=cmd_watch_list)
     remove = actions.add_parser("remove", help="stop watching a game")
-    remove.add_argument("email", metavar="EMAIL")
-    remove.add_argument("item", metavar="ITEM")
+    remove.add_argument("email", metavar="EMAIL", type=EMAIL)
+    remove.add_argument("item", metavar="ITEM", type=ITEM)
     remove.set_defaults(func=cmd_watch_remove)
 
 
@@ -64,10 +74,10 @@ def _session() -> Iterator[Any]:
 
 
 def _whole(text: str, name: str) -> int:
-    try:
-        return int(text.strip().rstrip("%"))
-    except ValueError:
-        raise CLIError(f"{name} must be a whole number, not {text!r}") from None
+    value = read_whole(text.strip().rstrip("%"))
+    if value is None:
+        raise CLIError(f"{name} must be a whole number, not {text[:24]!r}")
+    return value
 
 
 def cmd_subscribe(args: argparse.Namespace) -> int:
@@ -116,7 +126,7 @@ def cmd_watch_add(args: argparse.Namespace) -> int:
             f"{watchlist.normalize_email(args.email)} watches {game.itemkey} "
             f"({game.title}): {_rule_text(row)}"
         )
-    print(line)
+    print(terminal_safe(line))
     return 0
 
 
@@ -164,6 +174,8 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     limit = _whole(args.limit, "--limit")
     if limit < 1:
         raise CLIError(f"--limit must be 1 or more, not {limit}")
+    if limit > MAX_LIMIT:
+        raise CLIError(f"--limit must be at most {MAX_LIMIT:,}, not {limit}")
     with _session() as session:
         rows = watchlist.list_alerts(session, args.status, limit)
     if args.json:

@@ -289,3 +289,19 @@ def test_price_history_of_a_game_without_rows_is_empty(db):
 
     assert history(1) == []
     assert lowest(1) is None
+
+
+def test_a_title_longer_than_the_column_is_cut_to_it_and_the_batch_lands_on_both_backends(db):
+    limit = Game.__table__.c.title.type.length
+    long_ascii, long_wide = "A" * (limit + 100), "日本" * limit  # characters, not bytes, count
+    result = upsert([listing(1, title=long_ascii), listing(2, title=long_wide), listing(3)], T0)
+    assert result.new == 3
+    assert (game(1).title, game(2).title, game(3).title) == (
+        long_ascii[:limit],
+        long_wide[:limit],
+        "Game 3",
+    )
+    # Known games: a title-only change (the touch) and a price change take the same rule.
+    upsert([listing(1, title="B" * (limit + 1)), listing(2, 999, title="C" * (limit + 1))], T1)
+    assert (game(1).title, game(2).title) == ("B" * limit, "C" * limit)
+    assert game(2).final_cents == 999

@@ -6,10 +6,16 @@ import json
 import os
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
+import pytest
+from sqlalchemy import func, select
+
 from config import PROJECT_ROOT
+from models import Game, Session
 from scheduler.cli import main
+from tests.support.catalogue import add_game
 
 SCOUT = str(Path(sys.executable).parent / "scout")
 GAMES = 230
@@ -99,4 +105,71 @@ def test_an_unmigrated_database_gets_one_line_not_a_traceback(tmp_path):
 
 def test_bad_arguments_get_usage_and_a_clear_line():
     result = scout("games", "--limit", "0")
-    assert result.returncode == 2 and "'0' must be 1 or more" in result.stderr
+    assert result.returncode == 2 and "'0' must be 1 to 1,000,000" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["games", "--limit", "9" * 20],
+        ["runs", "--limit", "9" * 20],
+        ["games", "--limit", "1" * 5000],
+        ["games", "--limit", "١٢"],
+        ["alerts", "--limit", "9" * 20],
+        ["alerts", "--limit", "-" + "9" * 20],
+    ],
+    ids=["games-huge", "runs-huge", "games-5000-digits", "games-arabic-digits", "alerts", "neg"],
+)
+def test_an_out_of_range_integer_argument_is_one_line_not_an_overflow_traceback(
+    sqlite_db: str, argv: list[str]
+) -> None:
+    # A 20-digit --limit reached SQLite and raised OverflowError with a traceback.
+    result = scout(*argv, DATABASE_URL=sqlite_db)
+    assert result.returncode in (1, 2) and result.stdout == ""
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("scout") and ": error: " in last and "limit" in last, last
+    assert len(last) < 200 and result.stderr.count("\n") <= 2  # argparse adds its usage line
+    assert "Traceback" not in result.stderr and "OverflowError" not in result.stderr
+
+
+HOSTILE = "Evil\x1b]0;owned\x07 \x1b[2J\x1b[31mRed\u202egnp.exe\x9b1m\x7f"
+OBEYED = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def obeyed(text: str) -> list[str]:
+    """Return what a terminal would act on in text (control and bidi characters; not \\n)."""
+    return [c for c in text if c != "\n" and (unicodedata.category(c) == "Cc" or c in OBEYED)]
+
+
+def test_games_never_writes_a_stored_titles_control_characters_to_the_terminal(db, capsys):
+    # Titles stored before the parser cleaned them, or by any other path, are still shown safely.
+    with Session.begin() as session:
+        add_game(session, 440, 1999, title=HOSTILE)
+    assert main(["games"]) == 0
+    table = capsys.readouterr().out
+    assert obeyed(table) == [] and "\\x1b[2J" in table and "\\u202e" in table
+    assert main(["games", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert obeyed(out) == [] and json.loads(out)[0]["title"] == HOSTILE
+
+
+def test_a_scrape_of_an_empty_catalogue_closes_its_run_ok_with_zero_rows(
+    db, worker, small_pages, capsys
+):
+    # The store answers {"results_html": "", "total_count": 0}: one page, read, nothing in it.
+    small_pages.control({"games": 0})
+    assert main(["scrape", "--wait"]) == 0
+    capsys.readouterr()
+    assert main(["runs", "--json"]) == 0
+    (run,) = json.loads(capsys.readouterr().out)
+    assert (run["status"], run["total_count"], run["pages_total"], run["pages_ok"]) == (
+        "ok",
+        0,
+        1,
+        1,
+    )
+    assert (run["pages_failed"], run["rows_seen"], run["error_summary"]) == (0, 0, None)
+    assert run["finished_at"] is not None
+    with Session() as session:
+        assert session.scalar(select(func.count()).select_from(Game)) == 0
+    assert small_pages.request_count == 1

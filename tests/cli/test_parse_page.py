@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import unicodedata
 from pathlib import Path
 
 import pytest
 
-from scheduler.cli import main
+from scheduler.cli import main, parse_page
+from scheduler.cli.output import CLIError
 
 ROOT = Path(__file__).resolve().parents[2]
 CAPTURES = ROOT.parent / "shared" / "steam-captures"
@@ -155,3 +158,77 @@ def test_the_scout_command_parses_a_capture_in_its_own_process() -> None:
     assert (done.returncode, done.stderr) == (0, "")
     rows = json.loads(done.stdout)
     assert len(rows) == 50 and rows[5]["itemkey"] == "Sub_54029" and rows[5]["appid"] == [730]
+
+
+@pytest.mark.parametrize("kind", ["char-device", "fifo"])
+def test_parse_page_refuses_a_file_that_is_not_regular_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    # /dev/zero used to be read until memory ran out; a FIFO without a writer blocked on open.
+    target = Path("/dev/zero")
+    if kind == "fifo":
+        target = tmp_path / "pipe"
+        os.mkfifo(target)
+    status, out, err = run_scout(capsys, "parse-page", str(target))
+    assert (status, out) == (1, "")
+    assert err == f"scout: error: {target} is not a regular file\n"
+
+
+def test_parse_page_refuses_a_file_over_the_size_limit_without_reading_it_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "huge.html"
+    with path.open("wb") as file:
+        file.truncate(parse_page.MAX_BYTES + 1)  # sparse: nothing is written to disk
+    status, out, err = run_scout(capsys, "parse-page", str(path))
+    assert (status, out) == (1, "")
+    assert err == f"scout: error: {path} is larger than 16 MiB: not a store page\n"
+
+
+def test_parse_page_reads_a_file_of_exactly_the_size_limit(tmp_path: Path) -> None:
+    path = tmp_path / "page.html"
+    path.write_text(row(1))
+    assert parse_page.read_text(path, limit=len(row(1).encode())) == row(1)
+    with pytest.raises(CLIError, match="larger than"):
+        parse_page.read_text(path, limit=len(row(1).encode()) - 1)
+
+
+STEAM_ZERO_RESULTS = """<!DOCTYPE html>
+<html class="responsive" lang="en"><head><title>Steam Search</title></head><body>
+<div id="search_result_container" data-panel="{&quot;flow-children&quot;:&quot;column&quot;}">
+  <div class="search_results_count">0 results match your search.</div>
+  <div id="search_resultsRows">
+  </div>
+</div></body></html>
+"""
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        STEAM_ZERO_RESULTS,
+        '<div id="search_result_container">No results were returned for that query.</div>',
+        answer("\r\n<!-- List Items -->\r\n<!-- End List Items -->\r\n", total=0),
+    ],
+    ids=["search-page", "older-search-page", "infinite-answer"],
+)
+def test_parse_page_of_a_zero_results_search_prints_an_empty_array(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str
+) -> None:
+    path = tmp_path / "zero.html"
+    path.write_text(content)
+    assert run_scout(capsys, "parse-page", str(path)) == (0, "[]\n", "")
+
+
+def test_parse_page_prints_no_control_character_of_a_hostile_title(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "evil.html"
+    path.write_text(
+        ROW.format(n=1, cents="1999", text="$19.99").replace(
+            "Game 1", "Game&#27;]0;owned&#7; \x1b[2J1\u202e\x9b"
+        )
+    )
+    status, out, err = run_scout(capsys, "parse-page", str(path))
+    assert status == 0 and json.loads(out)[0]["title"] == "Game 1"
+    assert not [c for c in out if unicodedata.category(c) == "Cc" and c != "\n"]
