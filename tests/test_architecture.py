@@ -8,7 +8,7 @@ be a module.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import pytest
@@ -71,7 +71,7 @@ def repository_imports() -> dict[str, set[str]]:
     paths = [*PROJECT_ROOT.glob("*.py")]
     for top in sorted(OURS - {"tests"}):
         paths.extend((PROJECT_ROOT / top).rglob("*.py"))
-    graph = {}
+    graph: dict[str, set[str]] = {}
     for path in paths:
         name = module_name(path)
         names = imported_names(path.read_text(), name, path.name == "__init__.py")
@@ -85,6 +85,7 @@ def within(name: str, prefixes: Iterable[str]) -> bool:
 
 
 def ours(names: Iterable[str]) -> set[str]:
+    """Return the names among names that are modules of this repository."""
     return {name for name in names if within(name, OURS)}
 
 
@@ -135,7 +136,10 @@ def apparatus_violations(graph: Mapping[str, set[str]]) -> list[str]:
     return found
 
 
-RULES = [
+Graph = Mapping[str, set[str]]
+Rule = Callable[[Graph], list[str]]
+
+RULES: list[Rule] = [
     config_and_models_violations,
     fetch_and_parse_violations,
     tasks_violations,
@@ -144,7 +148,7 @@ RULES = [
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.__name__)
-def test_the_repository_keeps_the_import_rule(rule) -> None:
+def test_the_repository_keeps_the_import_rule(rule: Rule) -> None:
     assert rule(repository_imports()) == []
 
 
@@ -191,5 +195,5 @@ def test_a_relative_import_is_resolved_before_the_rules_apply() -> None:
         ("scheduler.catalogue.persist", "from bs4 import BeautifulSoup\n", apparatus_violations),
     ],
 )
-def test_each_rule_reports_a_module_that_breaks_it(module: str, source: str, rule) -> None:
+def test_each_rule_reports_a_module_that_breaks_it(module: str, source: str, rule: Rule) -> None:
     assert rule({module: imported_names(source, module)}) != []

@@ -16,7 +16,6 @@ import sys
 import sysconfig
 import venv
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,14 +89,15 @@ def make_venv(path: Path, wheel: Path) -> Path:
         capture_output=True,
         text=True,
     ).stdout.strip()
-    (Path(site) / "borrowed-dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    ours = dict.fromkeys([sysconfig.get_path("purelib"), sysconfig.get_path("platlib")])
+    (Path(site) / "borrowed-dependencies.pth").write_text("".join(f"{p}\n" for p in ours))
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--python", str(python)]
     subprocess.run([*pip, "install", "--no-deps", "--no-index", "-q", wheel], check=True)
     return path / "bin"
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     """The wheel, built and installed into a fresh venv outside the checkout."""
     root = tmp_path_factory.mktemp("wheel")
     wheel = build_wheel(root / "dist")
@@ -106,7 +106,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
     env["DATABASE_URL"] = f"sqlite:///{root / 'scout.db'}"
-    yield Installed(wheel=wheel, bin=bin_dir, elsewhere=elsewhere, env=env)
+    return Installed(wheel=wheel, bin=bin_dir, elsewhere=elsewhere, env=env)
 
 
 def product_modules() -> set[str]:
