@@ -48,3 +48,31 @@ def test_a_bad_setting_stops_the_process_with_one_line_and_no_secret(process, se
     assert SECRET not in output
     assert len(output.splitlines()) == 1, output
     assert next(iter(setting)) in output
+
+
+def run_worker_briefly(log_level: str, tmp_path: Path, seconds: float = 6) -> str:
+    """Run the Procfile's kind of worker for a few seconds with LOG_LEVEL; return its output."""
+    import signal
+
+    log = tmp_path / f"worker-{log_level}.log"
+    with log.open("w") as out:
+        worker = subprocess.Popen(
+            [*PROCESSES["worker"], "-Q", f"log-level-probe-{os.getpid()}"],
+            env={**os.environ, "LOG_LEVEL": log_level},
+            cwd=PROJECT_ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            worker.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=30)
+    return log.read_text()
+
+
+def test_log_level_rules_the_worker_without_a_loglevel_option(tmp_path):
+    assert "--loglevel" not in (PROJECT_ROOT / "Procfile").read_text()
+    assert "DEBUG/" in run_worker_briefly("DEBUG", tmp_path)
+    quiet = run_worker_briefly("WARNING", tmp_path)
+    assert "INFO/" not in quiet and "DEBUG/" not in quiet, quiet
