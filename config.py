@@ -92,6 +92,11 @@ class Config:
     store_currency: str
     store_page_size: int
     store_rate_limit: str
+    store_appdetails_rate_limit: str
+    store_appdetails_batch: int
+    price_refresh_requests: int
+    price_refresh_sale_headstart: int
+    price_stale_after: int
     store_connect_timeout: float
     store_read_timeout: float
     store_max_retries: int
@@ -293,6 +298,17 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
             _rate_limit,
             "must be a rate such as 1/second or 200/5minutes",
         ),
+        store_appdetails_rate_limit=_choice(
+            env,
+            "STORE_APPDETAILS_RATE_LIMIT",
+            "200/5minutes",
+            _rate_limit,
+            "must be a rate such as 200/5minutes",
+        ),
+        store_appdetails_batch=_int(env, "STORE_APPDETAILS_BATCH", 100, 1, 1000),
+        price_refresh_requests=_int(env, "PRICE_REFRESH_REQUESTS", 80, 1, 100_000),
+        price_refresh_sale_headstart=_int(env, "PRICE_REFRESH_SALE_HEADSTART", 900, 0, 86400),
+        price_stale_after=_int(env, "PRICE_STALE_AFTER", 3600, 60, 86400 * 30),
         store_connect_timeout=_float(env, "STORE_CONNECT_TIMEOUT", 5.0, 0.1, 120),
         store_read_timeout=_float(env, "STORE_READ_TIMEOUT", 20.0, 0.1, 600),
         store_max_retries=_int(env, "STORE_MAX_RETRIES", 5, 0, 20),

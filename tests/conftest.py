@@ -40,6 +40,7 @@ os.environ.update(
 
 from models.base import configure_engine, get_engine  # noqa: E402
 from scheduler.celery_app import app as celery_app  # noqa: E402
+from tests.support.prices import refresh_store  # noqa: E402,F401
 from tests.support.smtp import smtp_server, smtp_tls_server  # noqa: E402,F401
 from tests.support.store import small_pages, store  # noqa: E402,F401
 

@@ -1,0 +1,126 @@
+"""The watched-prices refresh's database steps: which apps are due, and applying an answer.
+
+Prices go through the catalogue's own upsert (scheduler.catalogue.persist), so a refreshed price
+and a scraped one write one history row per real change between them, never two. Helpers take
+the session first and never commit.
+
+Order of refresh (plan_refresh): never-refreshed apps first, then the stalest, where an app on
+sale (discount_pct > 0) counts as sale_headstart seconds staler, and one on the same sale for
+more than SALE_ENDING_AFTER counts twice that: the store's answer carries no end date, and
+Steam's sales mostly last one or two weeks, so a sale that old is the one about to end.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import Session
+
+from models.alert import Subscriber, WatchEntry
+from models.game import Game
+from scheduler.catalogue.appdetails import PriceAnswer, to_listings
+from scheduler.catalogue.persist import upsert_listings
+
+SALE_ENDING_AFTER = timedelta(days=6)
+_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Watched:
+    """A watched app as the planner sees it."""
+
+    steam_id: int
+    refreshed_at: datetime | None
+    discount_pct: int
+    price_changed_at: datetime | None
+
+
+def _watched_by_subscribers() -> object:
+    return exists().where(
+        WatchEntry.game_id == Game.id,
+        Subscriber.id == WatchEntry.subscriber_id,
+        Subscriber.unsubscribed_at.is_(None),
+    )
+
+
+def watched_apps(session: Session) -> list[Watched]:
+    """Return every app at least one subscribed subscriber watches (packages and bundles not)."""
+    rows = session.execute(
+        select(Game.steam_id, Game.price_refreshed_at, Game.discount_pct, Game.price_changed_at)
+        .where(Game.kind == "app", _watched_by_subscribers())
+        .order_by(Game.steam_id)
+    )
+    return [Watched(*row) for row in rows]
+
+
+def due_key(app: Watched, now: datetime, sale_headstart: timedelta) -> datetime:
+    """Return the moment the app counts as last refreshed; earlier is refreshed sooner."""
+    key = app.refreshed_at or _NEVER
+    if app.discount_pct > 0 and app.refreshed_at is not None:
+        key -= sale_headstart
+        if app.price_changed_at is not None and now - app.price_changed_at > SALE_ENDING_AFTER:
+            key -= sale_headstart
+    return key
+
+
+def plan_refresh(
+    watched: Iterable[Watched], *, now: datetime, sale_headstart: timedelta
+) -> list[int]:
+    """Return the watched apps' ids in the order to refresh them (see the module docstring)."""
+    ordered = sorted(watched, key=lambda app: (due_key(app, now, sale_headstart), app.steam_id))
+    return [app.steam_id for app in ordered]
+
+
+def apply_answer(
+    session: Session, answer: PriceAnswer, *, now: datetime, currency: str
+) -> list[int]:
+    """Store an answer's prices, stamp every answered app refreshed; return changed game ids."""
+    titles = dict(
+        session.execute(
+            select(Game.steam_id, Game.title).where(
+                Game.kind == "app", Game.steam_id.in_(sorted(answer.prices))
+            )
+        ).all()
+    )
+    upsert_listings(session, to_listings(answer, titles), currency=currency, run_id=None, now=now)
+    mark_refreshed(session, answer.answered, now=now)
+    return changed_at(session, list(titles), now=now)
+
+
+def mark_refreshed(session: Session, steam_ids: Collection[int], *, now: datetime) -> None:
+    """Stamp these apps as refreshed at now."""
+    if steam_ids:
+        session.execute(
+            update(Game)
+            .where(Game.kind == "app", Game.steam_id.in_(sorted(steam_ids)))
+            .values(price_refreshed_at=now)
+        )
+
+
+def changed_at(session: Session, steam_ids: Sequence[int], *, now: datetime) -> list[int]:
+    """Return the ids of these apps' games whose price changed at exactly now (by this upsert)."""
+    if not steam_ids:
+        return []
+    return list(
+        session.scalars(
+            select(Game.id)
+            .where(Game.kind == "app", Game.steam_id.in_(steam_ids), Game.price_changed_at == now)
+            .order_by(Game.id)
+        )
+    )
+
+
+def freshness(session: Session, *, now: datetime) -> dict[str, float | int | None]:
+    """Return how many apps are watched, how many never refreshed, and the oldest/median age (s)."""
+    stamps = [app.refreshed_at for app in watched_apps(session)]
+    ages = sorted((now - (at or _NEVER)).total_seconds() for at in stamps if at is not None)
+    return {
+        "watched": len(stamps),
+        "never": sum(1 for at in stamps if at is None),
+        "oldest_age": ages[-1] if ages else None,
+        "median_age": statistics.median(ages) if ages else None,
+    }
