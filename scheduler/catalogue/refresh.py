@@ -4,8 +4,12 @@ Prices go through the catalogue's own upsert (scheduler.catalogue.persist), so a
 and a scraped one write one history row per real change between them, never two. Helpers take
 the session first and never commit.
 
-Order of refresh (plan_refresh): never-refreshed apps first, then the stalest, where an app on
-sale (discount_pct > 0) counts as sale_headstart seconds staler, and one on the same sale for
+A price's age is the time since the store last confirmed it: the later of the refresh's answer
+(price_refreshed_at) and the scrape's sighting (last_seen). Caveat: a scraped row whose price
+could not be read also moves last_seen.
+
+Order of refresh (plan_refresh): the stalest first, where an app on sale (discount_pct > 0)
+counts as sale_headstart seconds staler, and one on the same sale for
 more than SALE_ENDING_AFTER counts twice that: the store's answer carries no end date, and
 Steam's sales mostly last one or two weeks, so a sale that old is the one about to end.
 """
@@ -35,8 +39,14 @@ class Watched:
 
     steam_id: int
     refreshed_at: datetime | None
+    last_seen: datetime
     discount_pct: int
     price_changed_at: datetime | None
+
+    @property
+    def checked_at(self) -> datetime:
+        """Return when the store last confirmed the price (refresh or scrape)."""
+        return max(self.refreshed_at or _NEVER, self.last_seen)
 
 
 def _watched_by_subscribers() -> object:
@@ -50,7 +60,13 @@ def _watched_by_subscribers() -> object:
 def watched_apps(session: Session) -> list[Watched]:
     """Return every app at least one subscribed subscriber watches (packages and bundles not)."""
     rows = session.execute(
-        select(Game.steam_id, Game.price_refreshed_at, Game.discount_pct, Game.price_changed_at)
+        select(
+            Game.steam_id,
+            Game.price_refreshed_at,
+            Game.last_seen,
+            Game.discount_pct,
+            Game.price_changed_at,
+        )
         .where(Game.kind == "app", _watched_by_subscribers())
         .order_by(Game.steam_id)
     )
@@ -59,8 +75,8 @@ def watched_apps(session: Session) -> list[Watched]:
 
 def due_key(app: Watched, now: datetime, sale_headstart: timedelta) -> datetime:
     """Return the moment the app counts as last refreshed; earlier is refreshed sooner."""
-    key = app.refreshed_at or _NEVER
-    if app.discount_pct > 0 and app.refreshed_at is not None:
+    key = app.checked_at
+    if app.discount_pct > 0:
         key -= sale_headstart
         if app.price_changed_at is not None and now - app.price_changed_at > SALE_ENDING_AFTER:
             key -= sale_headstart
@@ -115,12 +131,12 @@ def changed_at(session: Session, steam_ids: Sequence[int], *, now: datetime) -> 
 
 
 def freshness(session: Session, *, now: datetime) -> dict[str, float | int | None]:
-    """Return how many apps are watched, how many never refreshed, and the oldest/median age (s)."""
-    stamps = [app.refreshed_at for app in watched_apps(session)]
-    ages = sorted((now - (at or _NEVER)).total_seconds() for at in stamps if at is not None)
+    """Return how many apps are watched and their prices' oldest and median age in seconds."""
+    watched = watched_apps(session)
+    ages = sorted(max(0.0, (now - app.checked_at).total_seconds()) for app in watched)
     return {
-        "watched": len(stamps),
-        "never": sum(1 for at in stamps if at is None),
-        "oldest_age": ages[-1] if ages else None,
-        "median_age": statistics.median(ages) if ages else None,
+        "watched": len(watched),
+        "never_refreshed": sum(1 for app in watched if app.refreshed_at is None),
+        "oldest_age": round(ages[-1], 1) if ages else None,
+        "median_age": round(statistics.median(ages), 1) if ages else None,
     }

@@ -199,5 +199,5 @@ def send_alerts(run_id: int, batch_size: int) -> None:
 
 
 def _oldest_age(watched: list[refresh.Watched], now: Any) -> int | None:
-    stamps = [app.refreshed_at for app in watched if app.refreshed_at is not None]
-    return int((now - min(stamps)).total_seconds()) if stamps else None
+    oldest = min((app.checked_at for app in watched), default=None)
+    return None if oldest is None else int((now - oldest).total_seconds())
