@@ -117,6 +117,21 @@ def mark_refreshed(session: Session, steam_ids: Collection[int], *, now: datetim
         )
 
 
+def refreshed_since(session: Session, steam_ids: Sequence[int], *, since: datetime) -> set[int]:
+    """Return which of these apps another refresh answered for at or after since."""
+    if not steam_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Game.steam_id).where(
+                Game.kind == "app",
+                Game.steam_id.in_(steam_ids),
+                Game.price_refreshed_at >= since,
+            )
+        )
+    )
+
+
 def changed_at(session: Session, steam_ids: Sequence[int], *, now: datetime) -> list[int]:
     """Return the ids of these apps' games whose price changed at exactly now (by this upsert)."""
     if not steam_ids:

@@ -15,7 +15,7 @@ import os
 import time
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import redis
@@ -131,7 +131,7 @@ def refresh_watched_prices(self: Any) -> dict[str, Any]:
             if tick.requests >= settings.requests:
                 break
             chunk = order[start : start + settings.batch]
-            ids = claims.take(chunk)
+            ids = take_due(claims, chunk, planned_at=now)
             tick.claimed_elsewhere += len(chunk) - len(ids)
             if ids and not refresh_batch(task_id, client, claims, ids, settings, tick):
                 break
@@ -142,6 +142,15 @@ def refresh_watched_prices(self: Any) -> dict[str, Any]:
     tick.seconds = round(time.monotonic() - began, 3)
     log.info("price refresh %s", tick.line())
     return asdict(tick)
+
+
+def take_due(claims: Claims, chunk: list[int], *, planned_at: datetime) -> list[int]:
+    """Claim the chunk's apps that no overlapping refresh holds or answered since planned_at."""
+    ids = claims.take(chunk)
+    with Session() as session:
+        done = refresh.refreshed_since(session, ids, since=planned_at)
+    claims.release(sorted(done))
+    return [steam_id for steam_id in ids if steam_id not in done]
 
 
 def refresh_batch(

@@ -112,3 +112,18 @@ def test_bad_answers_keep_the_last_good_price_and_are_recorded(
     assert game(free.steam_id).is_free
     assert history_count() == history
     assert all(game(i).price_refreshed_at is not None for i in before)
+
+
+def test_overlapping_ticks_ask_for_each_watched_app_once(sqlite_db, worker, refresh_store) -> None:
+    rows = seed_catalogue(refresh_store)
+    watched = [r.steam_id for r in paid_apps(rows)[:60]]
+    watch("eve@example.com", watched)
+    refresh_store.control({"reset_stats": True})
+    refresh_store.set_faults({"kind": "slow", "delay": 0.5, "times": -1, "endpoint": "appdetails"})
+    ticks = [refresh_watched_prices.delay() for _ in range(3)]
+    figures = [tick.get(timeout=60) for tick in ticks]
+    asked = refresh_store.stats()["appdetails"]["by_id"]
+    assert sorted(map(int, asked)) == sorted(watched)
+    assert set(asked.values()) == {1}  # nobody asked twice
+    assert sum(f["asked"] for f in figures) == 60
+    assert sum(f["claimed_elsewhere"] for f in figures) > 0
