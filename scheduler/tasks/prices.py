@@ -65,7 +65,7 @@ def refresh_settings() -> RefreshSettings:
 
 @dataclass
 class Tick:
-    """One tick's figures (requests: appdetails asks, not counting the client's retries)."""
+    """One tick's figures (requests: appdetails requests, a failed one's retries included)."""
 
     watched: int = 0
     oldest_age_s: int | None = None
@@ -172,6 +172,8 @@ def refresh_batch(
         answer = parse_appdetails(body, ids, settings.currency)
         store_answer(task_id, answer, settings.currency, tick)
     except (FetchError, ParseError) as exc:
+        if isinstance(exc, FetchError):  # parse errors come after a counted request
+            tick.requests, tick.asked = tick.requests + exc.attempts, tick.asked + len(ids)
         tick.failed += 1
         log.warning("price refresh: %s; their last prices stay", exc)
     finally:
