@@ -95,7 +95,7 @@ class Config:
     store_appdetails_rate_limit: str
     store_appdetails_batch: int
     price_refresh_requests: int
-    price_refresh_sale_headstart: int
+    price_refresh_sale_weight: int
     price_stale_after: int
     store_connect_timeout: float
     store_read_timeout: float
@@ -307,7 +307,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         ),
         store_appdetails_batch=_int(env, "STORE_APPDETAILS_BATCH", 100, 1, 1000),
         price_refresh_requests=_int(env, "PRICE_REFRESH_REQUESTS", 80, 1, 100_000),
-        price_refresh_sale_headstart=_int(env, "PRICE_REFRESH_SALE_HEADSTART", 900, 0, 86400),
+        price_refresh_sale_weight=_int(env, "PRICE_REFRESH_SALE_WEIGHT", 2, 1, 10),
         price_stale_after=_int(env, "PRICE_STALE_AFTER", 3600, 60, 86400 * 30),
         store_connect_timeout=_float(env, "STORE_CONNECT_TIMEOUT", 5.0, 0.1, 120),
         store_read_timeout=_float(env, "STORE_READ_TIMEOUT", 20.0, 0.1, 600),

@@ -155,7 +155,6 @@ def worker_env(db: str, redis_url: str, store: SimStore, sink: SmtpServer, scale
         "STORE_APPDETAILS_RATE_LIMIT": f"{BUDGET}/{WINDOW / scale:g}seconds",
         "STORE_APPDETAILS_BATCH": "100",
         "PRICE_REFRESH_REQUESTS": str(round(BUDGET * TICK / WINDOW)),
-        "PRICE_REFRESH_SALE_HEADSTART": str(round(900 / scale)),
         "STORE_MAX_RETRIES": "2",
         "STORE_BACKOFF_BASE": "0.05",
         "STORE_BACKOFF_MAX": "0.2",

@@ -8,10 +8,12 @@ A price's age is the time since the store last confirmed it: the later of the re
 (price_refreshed_at) and the scrape's sighting (last_seen). Caveat: a scraped row whose price
 could not be read also moves last_seen.
 
-Order of refresh (plan_refresh): the stalest first, where an app on sale (discount_pct > 0)
-counts as sale_headstart seconds staler, and one on the same sale for
-more than SALE_ENDING_AFTER counts twice that: the store's answer carries no end date, and
-Steam's sales mostly last one or two weeks, so a sale that old is the one about to end.
+Order of refresh (plan_refresh): the oldest weighted age first, where an app on sale
+(discount_pct > 0) ages sale_weight times as fast, and one on the same sale for more than
+SALE_ENDING_AFTER sale_weight times as fast again: the store's answer carries no end date,
+and Steam's sales mostly last one or two weeks, so a sale that old is about to end. A weight, not
+a fixed head start: with many apps on sale a head start would refresh them every tick and
+starve the rest; a weight of 2 refreshes them twice as often and every other app still in turn.
 """
 
 from __future__ import annotations
@@ -73,21 +75,19 @@ def watched_apps(session: Session) -> list[Watched]:
     return [Watched(*row) for row in rows]
 
 
-def due_key(app: Watched, now: datetime, sale_headstart: timedelta) -> datetime:
-    """Return the moment the app counts as last refreshed; earlier is refreshed sooner."""
-    key = app.checked_at
+def weighted_age(app: Watched, now: datetime, sale_weight: int) -> float:
+    """Return the app's price age in seconds, weighted for sales; older is refreshed sooner."""
+    age = (now - app.checked_at).total_seconds()
     if app.discount_pct > 0:
-        key -= sale_headstart
+        age *= sale_weight
         if app.price_changed_at is not None and now - app.price_changed_at > SALE_ENDING_AFTER:
-            key -= sale_headstart
-    return key
+            age *= sale_weight
+    return age
 
 
-def plan_refresh(
-    watched: Iterable[Watched], *, now: datetime, sale_headstart: timedelta
-) -> list[int]:
+def plan_refresh(watched: Iterable[Watched], *, now: datetime, sale_weight: int) -> list[int]:
     """Return the watched apps' ids in the order to refresh them (see the module docstring)."""
-    ordered = sorted(watched, key=lambda app: (due_key(app, now, sale_headstart), app.steam_id))
+    ordered = sorted(watched, key=lambda app: (-weighted_age(app, now, sale_weight), app.steam_id))
     return [app.steam_id for app in ordered]
 
 

@@ -15,7 +15,7 @@ import os
 import time
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import redis
@@ -46,7 +46,7 @@ class RefreshSettings:
     currency: str
     batch: int
     requests: int
-    sale_headstart: timedelta
+    sale_weight: int
     mail_batch_size: int
     redis_url: str
 
@@ -57,7 +57,7 @@ def refresh_settings() -> RefreshSettings:
         currency=CONFIG.store_currency,
         batch=CONFIG.store_appdetails_batch,
         requests=CONFIG.price_refresh_requests,
-        sale_headstart=timedelta(seconds=CONFIG.price_refresh_sale_headstart),
+        sale_weight=CONFIG.price_refresh_sale_weight,
         mail_batch_size=CONFIG.mail_batch_size,
         redis_url=CONFIG.redis_url,
     )
@@ -122,7 +122,7 @@ def refresh_watched_prices(self: Any) -> dict[str, Any]:
     task_id = self.request.id or f"refresh-{uuid.uuid4().hex}"
     with Session() as session:
         watched = refresh.watched_apps(session)
-    order = refresh.plan_refresh(watched, now=now, sale_headstart=settings.sale_headstart)
+    order = refresh.plan_refresh(watched, now=now, sale_weight=settings.sale_weight)
     tick = Tick(watched=len(order), oldest_age_s=_oldest_age(watched, now))
     claims = Claims(redis_client(settings.redis_url), task_id, ttl=REFRESH_TIME_LIMIT)
     client = catalogue.store_client()
