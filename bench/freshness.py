@@ -1,9 +1,9 @@
 """Freshness of watched prices: from a sale to each alert email, inside the appdetails budget.
 
-Run: .venv/bin/python bench/freshness.py [--runs 3] [--scale 30] [--watched 20000] [--sale 500]
+Run: .venv/bin/python bench/freshness.py [--runs 3] [--scale 10] [--watched 20000] [--sale 500]
 
-Time is scaled: with --scale 30 one real second stands for 30 store seconds, so the budget of
-200 requests per 5 minutes becomes 200 per 10 s and the 120 s refresh tick every 4 s; every
+Time is scaled: with --scale 10 one real second stands for 10 store seconds, so the budget of
+200 requests per 5 minutes becomes 200 per 30 s and the 120 s refresh tick every 12 s; every
 figure is printed in unscaled minutes. Per run: a fresh copy of a SQLite catalogue scraped from
 the simulated store (--watched distinct watched apps, one subscriber each, "below" targets at
 60% of today's price), a real `celery worker --concurrency 2`, an aiosmtpd sink, and a thread
@@ -251,7 +251,7 @@ def main() -> None:
     """Seed once, run --runs sales, print each run and the medians."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--scale", type=float, default=30.0)
+    parser.add_argument("--scale", type=float, default=10.0)
     parser.add_argument("--watched", type=int, default=20_000)
     parser.add_argument("--games", type=int, default=27_000)
     parser.add_argument("--sale", type=int, default=500)
