@@ -110,3 +110,42 @@ def test_stats_count_appdetails_requests_per_second_and_the_ids_asked(store) -> 
     assert sum(stats["per_second"].values()) == 3
     assert store.appdetails_most_in_window(60) == 3
     assert store.stats()["total"] == 0  # search-page counts stay apart
+
+
+def test_a_malformed_sale_on_apps_is_refused_with_one_line_and_changes_nothing(store) -> None:
+    for bad in (
+        {"appids": "1005", "pct": 50},
+        {"appids": [5], "pct": 50},
+        {"appids": [1005], "pct": 150},
+        {"appids": [1005], "pct": 50, "at": "soon"},
+        {"appids": [1005], "pct": 50, "every": 3},
+    ):
+        reply = requests.post(f"{store.url}/_sim/control", json={"sale": bad}, timeout=5)
+        assert reply.status_code == 400 and "\n" not in reply.json()["error"]
+    assert store.state()["sale"] is None and store.state()["pending_sale"] is None
+
+
+def test_a_scheduled_sale_shows_in_the_state_until_it_starts(store) -> None:
+    store.sale_on_apps([1002, 1001], pct=40, at=time.time() + 30)
+    state = store.state()
+    assert state["sale"] is None
+    assert state["pending_sale"][1] == {"appids": [1001, 1002], "pct": 40}
+    store.sale_on_apps([1003], pct=10)  # a sale now replaces the scheduled one
+    assert store.state()["sale"] == {"appids": [1003], "pct": 10}
+    assert store.state()["pending_sale"] is None
+
+
+def test_a_fault_for_an_unknown_endpoint_is_refused(store) -> None:
+    reply = requests.post(
+        f"{store.url}/_sim/control",
+        json={"faults": [{"kind": "500", "endpoint": "packagedetails"}]},
+        timeout=5,
+    )
+    assert reply.status_code == 400 and "endpoint" in reply.json()["error"]
+
+
+def test_a_bad_appids_list_answers_400_and_counts_no_request(store) -> None:
+    for ids in ("", "1,x", ",".join(["1"] * 1001)):
+        reply = requests.get(f"{store.url}/api/appdetails", params={"appids": ids}, timeout=5)
+        assert reply.status_code == 400
+    assert store.stats()["appdetails"]["requests"] == 0
