@@ -23,7 +23,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import Exists, exists, select, update
 from sqlalchemy.orm import Session
 
 from models.alert import Subscriber, WatchEntry
@@ -51,7 +51,7 @@ class Watched:
         return max(self.refreshed_at or _NEVER, self.last_seen)
 
 
-def _watched_by_subscribers() -> object:
+def _watched_by_subscribers() -> Exists:
     return exists().where(
         WatchEntry.game_id == Game.id,
         Subscriber.id == WatchEntry.subscriber_id,

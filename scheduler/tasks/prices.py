@@ -209,6 +209,6 @@ def send_alerts(run_id: int, batch_size: int) -> None:
     alerts.dispatch(run_id, batches)
 
 
-def _oldest_age(watched: list[refresh.Watched], now: Any) -> int | None:
+def _oldest_age(watched: list[refresh.Watched], now: datetime) -> int | None:
     oldest = min((app.checked_at for app in watched), default=None)
     return None if oldest is None else int((now - oldest).total_seconds())
