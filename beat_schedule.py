@@ -24,6 +24,16 @@ DEFAULT_SCHEDULE: dict[str, dict] = {
         "kwargs": {},
         "options": {"queue": "celery", "expires": 55 * 60},
     },
+    # Watched apps' prices from appdetails, alerts for what changed. Each tick spends at most
+    # PRICE_REFRESH_REQUESTS of STORE_APPDETAILS_RATE_LIMIT (80 of 200/5minutes: every 120 s
+    # that is the whole budget, spread evenly); change both together.
+    "refresh-watched-prices": {
+        "task": "scheduler.tasks.prices.refresh_watched_prices",
+        "schedule": {"every": 120},
+        "args": [],
+        "kwargs": {},
+        "options": {"queue": "celery", "expires": 110},
+    },
     "requeue-stuck-alerts": {
         "task": "scheduler.tasks.alerts.requeue_stuck_alerts",
         "schedule": {"every": 300},

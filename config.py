@@ -93,6 +93,11 @@ class Config:
     store_currency: str
     store_page_size: int
     store_rate_limit: str
+    store_appdetails_rate_limit: str
+    store_appdetails_batch: int
+    price_refresh_requests: int
+    price_refresh_sale_weight: int
+    price_stale_after: int
     store_connect_timeout: float
     store_read_timeout: float
     store_max_retries: int
@@ -260,7 +265,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     """Build the Config from the environment; raises ConfigError naming the bad variable."""
     env = os.environ if environ is None else environ
     fields: dict[str, Any] = {}
-    for reader in (_services, _store, _web, _mail, _alerts, _beat):
+    for reader in (_services, _store, _prices, _web, _mail, _alerts, _beat):
         fields.update(reader(env))
     return Config(**fields)
 
@@ -352,6 +357,23 @@ def _store(env: Mapping[str, str]) -> dict[str, Any]:
             env, "STORE_USER_AGENT", "SteamScout/0.1 (price watch; +https://github.com/steamscout)"
         ),
         "scrape_pages_per_task": _int(env, "SCRAPE_PAGES_PER_TASK", 5, 1, 100),
+    }
+
+
+def _prices(env: Mapping[str, str]) -> dict[str, Any]:
+    """The appdetails budget and how the watched-prices refresh spends it."""
+    return {
+        "store_appdetails_rate_limit": _choice(
+            env,
+            "STORE_APPDETAILS_RATE_LIMIT",
+            "200/5minutes",
+            _rate_limit,
+            "must be a rate of at least 1 per period, such as 200/5minutes",
+        ),
+        "store_appdetails_batch": _int(env, "STORE_APPDETAILS_BATCH", 100, 1, 1000),
+        "price_refresh_requests": _int(env, "PRICE_REFRESH_REQUESTS", 80, 1, 100_000),
+        "price_refresh_sale_weight": _int(env, "PRICE_REFRESH_SALE_WEIGHT", 2, 1, 10),
+        "price_stale_after": _int(env, "PRICE_STALE_AFTER", 3600, 60, 86400 * 30),
     }
 
 

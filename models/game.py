@@ -29,6 +29,8 @@ class Game(Base):
     first_seen: Mapped[datetime]
     last_seen: Mapped[datetime]
     price_changed_at: Mapped[datetime | None]
+    # When appdetails last answered for the game (the watched-prices refresh); NULL: never.
+    price_refreshed_at: Mapped[datetime | None]
 
     @property
     def itemkey(self) -> str:

@@ -94,8 +94,29 @@ def problems(report: dict[str, Any]) -> list[str]:
         found.append(f"the last scrape (run {scrape['id']}) ended {scrape['status']}")
     if report.get("alerts_stuck"):
         found.append(f"{report['alerts_stuck']} alerts are stuck in pending or sending")
+    prices = report.get("prices") or {}
+    oldest, limit = prices.get("oldest_age"), prices.get("stale_after")
+    if oldest is not None and limit is not None and oldest > limit:
+        found.append(
+            f"the oldest watched price is {format_age(oldest)} old "
+            f"(PRICE_STALE_AFTER is {format_age(limit)}): is refresh-watched-prices running?"
+        )
     if report.get("alerts", {}).get("failed"):
         found.append(
             f"{report['alerts']['failed']} alerts failed: see `scout alerts --status failed`"
         )
     return found
+
+
+def format_age(seconds: float | None) -> str:
+    """Return an age such as 45s, 12m, 3h05m or 2d04h ("none" for None)."""
+    if seconds is None:
+        return "none"
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    if whole < 86400:
+        return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+    return f"{whole // 86400}d{whole % 86400 // 3600:02d}h"

@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "store-sim",
         help="serve a simulated Steam store for tests, benchmarks and demos",
-        description="Serve a deterministic simulated Steam store (search endpoint, "
+        description="Serve a deterministic simulated Steam store (search endpoint, api/appdetails, "
         "POST /_sim/control, GET /_sim/stats) until interrupted.",
     )
     parser.add_argument("--games", type=_bounded(0, 10_000_000), default=10_000)

@@ -33,11 +33,21 @@ FREE_WORDS = {"english": ("Free to Play", "Free To Play", "Free"), "russian": ("
 
 @dataclass(frozen=True, slots=True)
 class Sale:
-    """Games with index % every == offset sell at pct off (pct 0 removes their discount)."""
+    """Games with index % every == offset (or in items, when given) sell at pct off.
+
+    pct 0 removes their discount. items is a frozenset of game indices: a sale on chosen games.
+    """
 
     every: int
     pct: int
     offset: int = 0
+    items: frozenset[int] | None = None
+
+    def covers(self, index: int) -> bool:
+        """Return whether game index is on this sale."""
+        if self.items is not None:
+            return index in self.items
+        return self.every > 0 and index % self.every == self.offset % self.every
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +175,7 @@ def _ids(index: int, seed: int, kind: str) -> tuple[str, int, tuple[int, ...]]:
 
 
 def _discount(index: int, seed: int, epoch: int, sale: Sale | None) -> int:
-    if sale is not None and sale.every > 0 and index % sale.every == sale.offset % sale.every:
+    if sale is not None and sale.covers(index):
         return sale.pct
     if mix(seed, index, epoch, 3) % 100 < 30:
         return _PCTS[mix(seed, index, epoch, 4) % len(_PCTS)]

@@ -10,14 +10,21 @@ from dataclasses import asdict, dataclass, replace
 from email.utils import formatdate
 from typing import Any
 
-BEHAVIOURS = ("slow", "truncated", "cut", "garbled", "json_error", "empty", "down")
-_FIELDS = {"kind", "times", "start", "probability", "retry_after", "retry_after_date", "delay"}
+BEHAVIOURS = ("slow", "truncated", "cut", "garbled", "json_error", "empty", "down", "null")
+ENDPOINTS = ("search", "appdetails")
+_FIELDS = {
+    "kind", "times", "start", "probability", "retry_after", "retry_after_date", "delay", "endpoint"
+}  # fmt: skip
 _MAX_TIMES_KEPT = 20000
 
 
 @dataclass(slots=True)
 class Fault:
-    """One injected failure; times None means every matching request, start None every page."""
+    """One injected failure; times None means every matching request, start None every page.
+
+    endpoint None matches both endpoints; "search" or "appdetails" only that one. A fault with
+    a start matches only search pages.
+    """
 
     kind: str
     times: int | None = 1
@@ -26,6 +33,7 @@ class Fault:
     retry_after: str | None = None
     retry_after_date: float | None = None
     delay: float = 0.0
+    endpoint: str | None = None
 
     @property
     def status(self) -> int | None:
@@ -62,6 +70,9 @@ def parse_fault(spec: Any) -> Fault:
     start = _number(spec, "start", 0, 10**9)
     probability = _number(spec, "probability", 0, 1)
     after = spec.get("retry_after")
+    endpoint = spec.get("endpoint")
+    if endpoint is not None and endpoint not in ENDPOINTS:
+        raise ValueError(f"fault endpoint {endpoint!r}: use one of {ENDPOINTS} or leave it out")
     forever = "times" in spec and (spec["times"] is None or times == -1)
     return Fault(
         kind=kind,
@@ -71,6 +82,7 @@ def parse_fault(spec: Any) -> Fault:
         retry_after=None if after is None else str(after),
         retry_after_date=_number(spec, "retry_after_date", 0, 86400),
         delay=_number(spec, "delay", 0, 3600) or 0.0,
+        endpoint=endpoint,
     )
 
 
@@ -92,11 +104,13 @@ class FaultBook:
         with self._lock:
             self._rng = random.Random(seed)
 
-    def pick(self, start: int) -> Fault | None:
-        """Return a copy of the fault that answers a request for page start, using it up once."""
+    def pick(self, start: int | None, endpoint: str = "search") -> Fault | None:
+        """Return a copy of the fault that answers a request (page start), using it up once."""
         with self._lock:
             for fault in self._faults:
                 if fault.start is not None and fault.start != start:
+                    continue
+                if fault.endpoint is not None and fault.endpoint != endpoint:
                     continue
                 if fault.times is not None and fault.times <= 0:
                     continue
@@ -130,6 +144,9 @@ class Stats:
             self.times: list[float] = []
             self.last_headers: dict[str, str] = {}
             self.last_query = ""
+            self.appdetails = 0
+            self.appdetails_ids: Counter[int] = Counter()
+            self.appdetails_times: list[float] = []
 
     def record_request(self, start: int, query: str, headers: dict[str, str]) -> None:
         """Count one search request and remember its headers."""
@@ -141,6 +158,14 @@ class Stats:
             del self.times[:-_MAX_TIMES_KEPT]
             self.last_headers = headers
             self.last_query = query
+
+    def record_appdetails(self, appids: list[int]) -> None:
+        """Count one appdetails request and the ids it asked for."""
+        with self._lock:
+            self.appdetails += 1
+            self.appdetails_ids.update(appids)
+            self.appdetails_times.append(time.time())
+            del self.appdetails_times[:-_MAX_TIMES_KEPT]
 
     def record_status(self, status: str) -> None:
         """Count one answer by its status ("200", "429", or a behaviour such as "down")."""
@@ -158,4 +183,26 @@ class Stats:
                 "times": list(self.times),
                 "last_headers": dict(self.last_headers),
                 "last_query": self.last_query,
+                "appdetails": {
+                    "requests": self.appdetails,
+                    "ids": sum(self.appdetails_ids.values()),
+                    "by_id": {str(k): v for k, v in self.appdetails_ids.items()},
+                    "per_second": per_second(self.appdetails_times),
+                    "times": list(self.appdetails_times),
+                },
             }
+
+
+def per_second(times: list[float]) -> dict[str, int]:
+    """Return how many of times fall in each whole second, keyed by the second (Unix time)."""
+    return {str(second): n for second, n in sorted(Counter(int(t) for t in times).items())}
+
+
+def most_in_window(times: list[float], window: float) -> int:
+    """Return the largest number of times inside any window of `window` seconds."""
+    ordered, most, first = sorted(times), 0, 0
+    for last, moment in enumerate(ordered):
+        while moment - ordered[first] >= window:
+            first += 1
+        most = max(most, last - first + 1)
+    return most

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from storesim.appdetails import answer_appdetails
 from storesim.faults import Fault
 from storesim.html import html_page, json_body, page_rows
 
@@ -67,9 +68,7 @@ def _answer_fault(handler: Any, sim: SimStore, fault: Fault, key: tuple[Any, ...
         body = f"<html><body><h1>{fault.status}</h1></body></html>".encode()
         handler.send_body(fault.status, body, "text/html", headers)
     elif fault.kind == "down":
-        # Linger 0 makes close() send RST: the client sees a reset, not an answer.
-        handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        handler.close_connection = True
+        handler.reset_connection()
     elif fault.kind == "cut":
         body = json_body(*key)
         handler.send_body(200, body, JSON_TYPE, send_bytes=len(body) // 2)
@@ -87,6 +86,8 @@ def _answer_fault(handler: Any, sim: SimStore, fault: Fault, key: tuple[Any, ...
         handler.send_body(200, json.dumps(cut).encode(), JSON_TYPE)
     elif fault.kind == "json_error":
         handler.send_body(200, b'{"success":2}', JSON_TYPE)
+    elif fault.kind == "null":
+        handler.send_body(200, b"null", JSON_TYPE)
     elif fault.kind == "empty":
         empty = {"success": 1, "results_html": "", "total_count": games, "start": start}
         handler.send_body(200, json.dumps(empty).encode(), JSON_TYPE)
@@ -142,6 +143,8 @@ class SimHandler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         if path in ("/search/results/", "/search/results", "/search/"):
             self._search()
+        elif path in ("/api/appdetails", "/api/appdetails/"):
+            answer_appdetails(self, self.server.sim)
         elif path == "/_sim/stats":
             sim = self.server.sim
             self._json(200, {**sim.stats(), "state": sim.state()})
@@ -160,6 +163,11 @@ class SimHandler(BaseHTTPRequestHandler):
 
     def _json(self, status: int, data: Any) -> None:
         self.send_body(status, json.dumps(data).encode(), "application/json; charset=utf-8")
+
+    def reset_connection(self) -> None:
+        """Close without answering: linger 0 makes close() send RST, so the client sees a reset."""
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
 
     def send_body(
         self,

@@ -4,20 +4,27 @@ Endpoints:
   GET  /search/results/?start=S&count=C&infinite=1&cc=us&l=english
        -> {"success": 1, "results_html": "<a class=search_result_row ...>", "total_count": N,
            "start": S}  (without infinite=1: a plain HTML page with the same rows)
+  GET  /api/appdetails?appids=ID,ID&filters=price_overview&cc=us&l=english
+       -> {"ID": {"success": true, "data": {"price_overview": {...}}}, ...} (storesim.appdetails)
   GET  /_sim/stats    -> request counts: total, by_start, by_status, user_agents, times,
-                         last_headers, last_query; plus the current state
+                         last_headers, last_query (search pages); appdetails: requests, ids,
+                         by_id, per_second, times; plus the current state
   POST /_sim/control  -> change the store; JSON object, every key optional, applied in this order:
        {"reset": true}              the store as started: epoch 1, no sale, no faults, no stats
        {"reset_stats": true}        zero the counts only
        {"games": 5000, "seed": 7}   another catalogue
        {"epoch": 2}                 re-roll every discount (base prices and kinds stay)
        {"sale": {"every": 3, "pct": 50, "offset": 0}}  i % 3 == 0 at 50% off; null ends it
+       {"sale": {"appids": [1005, 1042], "pct": 50, "at": 1764547200.5}}  those apps at 50% off
+                                    from Unix time "at" (now when left out); until then the
+                                    current sale stays; search pages and appdetails agree
        {"layout": "2023"}           "2015" or "2023" row markup
        {"clear_faults": true}       drop every fault
        {"fault_seed": 1}            restart the RNG of probability faults
        {"faults": [{"kind": "429", "times": 2, "retry_after": 1}, ...]}  appended, first match wins
   A fault: kind = an HTTP status 400-599 | slow | truncated | cut | garbled | json_error | empty
-  | down; times (default 1; -1 or null: forever); start (only that page); probability (seeded);
+  | down | null; endpoint ("search" or "appdetails"; both when left out); times (default 1;
+  -1 or null: forever); start (only that page); probability (seeded);
   retry_after (header value as given) or retry_after_date (seconds from now, sent as HTTP-date);
   delay (seconds, for slow). "truncated" cuts results_html inside valid JSON, "cut" closes the
   socket halfway through the body, "down" resets the connection without answering.
@@ -34,37 +41,19 @@ Pages hold at most 100 rows (count defaults to 50), like the real store.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from storesim.data import GameTruth, Sale, game_truth
-from storesim.faults import FaultBook, Stats, parse_fault
+from storesim.faults import FaultBook, Stats, most_in_window, parse_fault
 from storesim.html import LAYOUTS
 from storesim.html import prewarm as warm_frames
+from storesim.sales import describe_sale, parse_sale, sale_start, whole
 from storesim.serve import SimHandler, SimServer
 
 _CONTROL_KEYS = set(
     "reset reset_stats games seed epoch sale layout clear_faults fault_seed faults".split()
 )
-
-
-def _whole(spec: dict[str, Any], name: str, low: int, high: int) -> int:
-    value = spec[name]
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{name}={value!r}: must be a whole number between {low} and {high}")
-    return value
-
-
-def parse_sale(spec: Any) -> Sale | None:
-    """Return a Sale from {"every", "pct", "offset"} (or None); raises ValueError when malformed."""
-    if spec is None:
-        return None
-    if not isinstance(spec, dict) or set(spec) - {"every", "pct", "offset"}:
-        raise ValueError(f"sale {spec!r}: must look like {{'every': 3, 'pct': 50, 'offset': 0}}")
-    return Sale(
-        every=_whole(spec, "every", 1, 10**9),
-        pct=_whole(spec, "pct", 0, 99),
-        offset=_whole({"offset": spec.get("offset", 0)}, "offset", 0, 10**9),
-    )
 
 
 class SimStore:
@@ -83,6 +72,7 @@ class SimStore:
         self.games, self.seed, self.layout = games, seed, layout
         self.initial = (games, seed, layout)
         self.epoch, self.sale = 1, None
+        self.pending_sale: tuple[float, Sale | None] | None = None
         self.faults, self.stats_book = FaultBook(seed), Stats()
         self._lock = threading.Lock()
         self.stopping = threading.Event()
@@ -127,17 +117,18 @@ class SimStore:
             raise ValueError(f"control must be an object with keys from {sorted(_CONTROL_KEYS)}")
         faults = [parse_fault(f) for f in spec.get("faults") or []]
         sale = parse_sale(spec["sale"]) if "sale" in spec else None
+        sale_at = sale_start(spec["sale"]) if "sale" in spec else None
         if spec.get("layout", self.layout) not in LAYOUTS:
             raise ValueError(f"layout {spec['layout']!r}: must be one of {LAYOUTS}")
         numbers = {
-            k: _whole(spec, k, 0, 10**7 if k == "games" else 2**31)
+            k: whole(spec, k, 0, 10**7 if k == "games" else 2**31)
             for k in ("games", "seed", "epoch", "fault_seed")
             if k in spec
         }
         with self._lock:
             if spec.get("reset"):
                 self.games, self.seed, self.layout = self.initial
-                self.epoch, self.sale = 1, None
+                self.epoch, self.sale, self.pending_sale = 1, None, None
                 self.faults.add([], replace_all=True)
                 self.stats_book.reset()
             if spec.get("reset_stats"):
@@ -146,8 +137,10 @@ class SimStore:
             self.seed = numbers.get("seed", self.seed)
             self.epoch = numbers.get("epoch", self.epoch)
             self.layout = spec.get("layout", self.layout)
-            if "sale" in spec:
-                self.sale = sale
+            if "sale" in spec and (sale_at is None or sale_at <= time.time()):
+                self.sale, self.pending_sale = sale, None
+            elif "sale" in spec and sale_at is not None:
+                self.pending_sale = (sale_at, sale)
             if spec.get("clear_faults"):
                 self.faults.add([], replace_all=True)
             if "fault_seed" in numbers:
@@ -159,6 +152,13 @@ class SimStore:
         """Put games with index % every == offset at pct off; every=None ends the sale."""
         sale = None if every is None else {"every": every, "pct": pct, "offset": offset}
         self.control({"sale": sale})
+
+    def sale_on_apps(self, appids: list[int], pct: int = 50, at: float | None = None) -> None:
+        """Put these apps (and only them) at pct off from Unix time `at` (now when None)."""
+        spec: dict[str, Any] = {"appids": list(appids), "pct": pct}
+        if at is not None:
+            spec["at"] = at
+        self.control({"sale": spec})
 
     def set_epoch(self, epoch: int) -> None:
         """Re-roll every discount deterministically for this epoch."""
@@ -175,17 +175,17 @@ class SimStore:
     def state(self) -> dict[str, Any]:
         """Return the catalogue settings and the active faults."""
         with self._lock:
-            sale = (
-                None
-                if self.sale is None
-                else {"every": self.sale.every, "pct": self.sale.pct, "offset": self.sale.offset}
-            )
+            self._start_due_sale()
+            sale = describe_sale(self.sale)
+            pending = self.pending_sale
+            upcoming = None if pending is None else [pending[0], describe_sale(pending[1])]
             return {
                 "url": self.url,
                 "games": self.games,
                 "seed": self.seed,
                 "epoch": self.epoch,
                 "sale": sale,
+                "pending_sale": upcoming,
                 "layout": self.layout,
                 "faults": self.faults.describe(),
             }
@@ -199,10 +199,20 @@ class SimStore:
         """How many search requests arrived since the start or the last stats reset."""
         return self.stats_book.total
 
+    def appdetails_most_in_window(self, window: float) -> int:
+        """Return the most appdetails requests that arrived within any `window` seconds."""
+        return most_in_window(self.stats()["appdetails"]["times"], window)
+
     def catalogue_key(self) -> tuple[int, int, int, Sale | None, str]:
         """Return (games, seed, epoch, sale, layout) as one consistent snapshot."""
         with self._lock:
+            self._start_due_sale()
             return self.games, self.seed, self.epoch, self.sale, self.layout
+
+    def _start_due_sale(self) -> None:
+        """Make a scheduled sale current once its moment came (the caller holds the lock)."""
+        if self.pending_sale is not None and self.pending_sale[0] <= time.time():
+            self.sale, self.pending_sale = self.pending_sale[1], None
 
     def truth(self, index: int, cc: str = "us", language: str = "english") -> GameTruth:
         """Return what the store currently serves for game index."""

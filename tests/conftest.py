@@ -44,6 +44,7 @@ from config import load_config  # noqa: E402
 from models.base import get_engine  # noqa: E402
 from scheduler.app import celery as celery_app  # noqa: E402
 from tests.support.app import AppUnderTest  # noqa: E402
+from tests.support.prices import refresh_store  # noqa: E402,F401
 from tests.support.smtp import smtp_server, smtp_tls_server  # noqa: E402,F401
 from tests.support.store import small_pages, store  # noqa: E402,F401
 

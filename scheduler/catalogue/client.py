@@ -1,6 +1,6 @@
 """The polite catalogue client: one HTTP session, timeouts, backoff, a rate shared by all workers.
 
-Imports nothing of ours and takes plain values. Choices:
+Imports nothing of ours but its limiter, and takes plain values. Choices:
 - Retries: 429, 5xx, connection errors, timeouts and bodies cut short, with exponential backoff
   and full jitter (a random wait in [0, min(backoff_max, backoff_base * 2**retry)]). Any other
   4xx is final. max_retries counts retries, so a page is tried at most max_retries + 1 times.
@@ -12,8 +12,10 @@ Imports nothing of ours and takes plain values. Choices:
   any window of the given length across every process, with no burst of 2N at a window edge as
   a fixed window allows (FixedWindowElasticExpiry no longer exists in limits >= 4). Entries are
   stamped with each client's clock, so the workers' clocks must agree (NTP) to a fraction of it.
-- limits hands the Redis URL to redis.from_url, which accepts rediss:// but wants
-  ssl_cert_reqs=none|optional|required; Celery-style CERT_NONE values are translated.
+- appdetails (many app ids, filters=price_overview) has its own budget, appdetails_rate_limit,
+  in its own moving window keyed per store host and port; it never waits for a slot: when the
+  window is full it raises BudgetSpent, so a refresh stops and leaves the rest to a later tick.
+- The limiter itself (and its rediss:// handling) is scheduler.catalogue.limiter.
 """
 
 from __future__ import annotations
@@ -23,14 +25,14 @@ import os
 import random
 import threading
 import time
+from collections.abc import Callable, Sequence
 from email.utils import parsedate_to_datetime
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit
 
 import requests
-from limits import parse_many
 from limits.errors import StorageError
-from limits.storage import RedisStorage
-from limits.strategies import MovingWindowRateLimiter
+
+from scheduler.catalogue.limiter import SharedRateLimit
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,7 @@ _RETRIABLE = (
 
 
 class FetchError(Exception):
-    """A store page could not be fetched; str() is one line (page, cause, attempts, URL)."""
+    """A store answer could not be fetched; str() is one line (what, cause, attempts, URL)."""
 
     def __init__(
         self,
@@ -60,11 +62,17 @@ class FetchError(Exception):
         attempts: int,
         status: int | None = None,
         retry_after: float | None = None,
+        what: str | None = None,
     ) -> None:
         self.url, self.start, self.reason, self.attempts = url, start, reason, attempts
         self.status, self.retry_after = status, retry_after
         noun = "attempt" if attempts == 1 else "attempts"
-        super().__init__(f"store page start={start}: {reason} after {attempts} {noun} ({url})")
+        what = what or f"store page start={start}"
+        super().__init__(f"{what}: {reason} after {attempts} {noun} ({url})")
+
+
+class BudgetSpent(FetchError):
+    """The shared appdetails budget has no request left in its window; nothing was sent."""
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -85,38 +93,6 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, seconds) if seconds == seconds else None
 
 
-def limits_redis_url(redis_url: str) -> str:
-    """Return redis_url with a Celery-style ssl_cert_reqs=CERT_NONE turned into redis-py's none."""
-    parts = urlsplit(redis_url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    fixed = [(k, v.lower().removeprefix("cert_") if k == "ssl_cert_reqs" else v) for k, v in query]
-    return urlunsplit(parts._replace(query=urlencode(fixed)))
-
-
-class SharedRateLimit:
-    """A request rate ("5/second", "10/second;200/minute") held across processes via Redis."""
-
-    def __init__(self, rate: str, redis_url: str, key: str) -> None:
-        self.items = parse_many(rate)
-        self.key = key
-        storage = RedisStorage(
-            limits_redis_url(redis_url), key_prefix="scout", wrap_exceptions=True
-        )
-        self.limiter = MovingWindowRateLimiter(storage)
-
-    def acquire(self) -> float:
-        """Take one request slot, sleeping until the window has one; return the seconds slept."""
-        slept = 0.0
-        for item in self.items:
-            while not self.limiter.hit(item, self.key):
-                reset_at = self.limiter.get_window_stats(item, self.key).reset_time
-                # Sleep until the oldest entry leaves the window; never spin, never oversleep.
-                pause = min(max(reset_at - time.time(), 0.005), item.get_expiry())
-                time.sleep(pause)
-                slept += pause
-        return slept
-
-
 class StoreClient:
     """Fetches search pages from one store politely; one per process (see get_client)."""
 
@@ -133,6 +109,7 @@ class StoreClient:
         backoff_max: float = 60.0,
         user_agent: str = "SteamScout/0.1",
         rate_limit: str = "1/second",
+        appdetails_rate_limit: str = "200/5minutes",
         redis_url: str = "redis://localhost:6379/0",
         retry_after_max: float = RETRY_AFTER_MAX,
     ) -> None:
@@ -144,6 +121,10 @@ class StoreClient:
         self.retry_after_max = retry_after_max
         host = urlsplit(self.base_url).hostname or ""
         self.rate = SharedRateLimit(rate_limit, redis_url, key=f"store:{host}")
+        netloc = urlsplit(self.base_url).netloc
+        self.appdetails_rate = SharedRateLimit(
+            appdetails_rate_limit, redis_url, key=f"appdetails:{netloc}"
+        )
         self.session = requests.Session()
         self.session.headers.update(
             {
@@ -179,27 +160,63 @@ class StoreClient:
         """Return the body of one search page; raises FetchError when retries run out."""
         url = f"{self.base_url}/search/results/"
         params = self.search_params(start, count)
+        return self._fetch(url, params, start, f"store page start={start}", self.rate.acquire)
+
+    def appdetails_params(self, appids: Sequence[int]) -> dict[str, str | int]:
+        """Return the query of appdetails for several apps: prices only, in our country."""
+        return {
+            "appids": ",".join(str(appid) for appid in appids),
+            "filters": "price_overview",
+            "cc": self.country,
+            "l": self.language,
+        }
+
+    def fetch_appdetails(self, appids: Sequence[int]) -> str:
+        """Return the body of one appdetails answer for appids.
+
+        Raises BudgetSpent when the shared budget has no slot (nothing sent), FetchError when
+        retries run out.
+        """
+        url = f"{self.base_url}/api/appdetails"
+        what = f"appdetails for {len(appids)} apps from {min(appids)}"
+
+        def take_slot() -> None:
+            if not self.appdetails_rate.try_acquire():
+                raise BudgetSpent(url, 0, "budget spent", 0, what=what)
+
+        return self._fetch(url, self.appdetails_params(appids), 0, what, take_slot)
+
+    def _fetch(
+        self,
+        url: str,
+        params: dict[str, str | int],
+        start: int,
+        what: str,
+        take_slot: Callable[[], object],
+    ) -> str:
+        """Return one answer's body, retrying politely; raises FetchError when retries run out."""
         full_url = f"{url}?{urlencode(params)}"
         attempts = 0
         while True:
             attempts += 1
             try:
-                self.rate.acquire()
+                take_slot()
             except StorageError as exc:
                 reason = f"rate limiter unavailable: {_one_line(exc)}"
-                raise FetchError(full_url, start, reason, attempts) from exc
+                raise FetchError(full_url, start, reason, attempts, what=what) from exc
             status, retry_after, reason, body = self._attempt(url, params)
             if body is not None:
                 return body
+            fail = (full_url, start, reason, attempts, status)
             if status is not None and status != 429 and status < 500:
-                raise FetchError(full_url, start, reason, attempts, status)
+                raise FetchError(*fail, what=what)
             if attempts > self.max_retries:
-                raise FetchError(full_url, start, reason, attempts, status, retry_after)
+                raise FetchError(*fail, retry_after, what=what)
             if retry_after is not None and retry_after > self.retry_after_max:
                 reason += f" (Retry-After {retry_after:.0f} s exceeds {self.retry_after_max:.0f} s)"
-                raise FetchError(full_url, start, reason, attempts, status, retry_after)
+                raise FetchError(full_url, start, reason, attempts, status, retry_after, what=what)
             wait = retry_after if retry_after is not None else self.backoff(attempts - 1)
-            log.warning("store page start=%s: %s; retry in %.2f s", start, reason, wait)
+            log.warning("%s: %s; retry in %.2f s", what, reason, wait)
             time.sleep(wait)
 
     def _attempt(

@@ -23,6 +23,7 @@ def gather() -> dict[str, Any]:
 
     from models import Session, utcnow
     from scheduler.beat.lock import LOCK_KEY
+    from scheduler.catalogue.refresh import freshness
     from scheduler.celery_app import CONFIG, app
     from scheduler.cli.services import open_database, redact
     from scheduler.health import broker_health, database_health, problems
@@ -36,6 +37,10 @@ def gather() -> dict[str, Any]:
     open_database()
     with Session() as session:
         report.update(database_health(session, now=utcnow(), stuck_after=CONFIG.alert_stuck_after))
+        report["prices"] = {
+            **freshness(session, now=utcnow()),
+            "stale_after": CONFIG.price_stale_after,
+        }
     report["problems"] = problems(report)
     return report
 
@@ -51,6 +56,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _print(report: dict[str, Any]) -> None:
+    from scheduler.health import format_age
+
     print(f"workers: {', '.join(report['workers']) or 'none'}")
     print(f"beat:    {report['beat'] or 'none holds the lock'}")
     print("queues:  " + ", ".join(f"{k} {v}" for k, v in report["queues"].items()))
@@ -65,6 +72,12 @@ def _print(report: dict[str, Any]) -> None:
                 else "no run yet"
             )
         )
+    prices = report["prices"]
+    oldest, median = format_age(prices["oldest_age"]), format_age(prices["median_age"])
+    print(
+        f"prices:  {prices['watched']} watched apps, oldest {oldest}, median {median} "
+        f"(stale after {format_age(prices['stale_after'])})"
+    )
     counts = ", ".join(f"{k} {v}" for k, v in sorted(report["alerts"].items())) or "none"
     print(f"outbox:  {counts}")
     for line in report["problems"]:

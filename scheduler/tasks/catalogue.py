@@ -40,6 +40,7 @@ def store_client() -> StoreClient:
         backoff_max=CONFIG.store_backoff_max,
         user_agent=CONFIG.store_user_agent,
         rate_limit=CONFIG.store_rate_limit,
+        appdetails_rate_limit=CONFIG.store_appdetails_rate_limit,
         redis_url=CONFIG.redis_url,
     )
 

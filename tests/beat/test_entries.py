@@ -43,6 +43,7 @@ def test_every_default_entry_is_valid_plain_data_with_queue_and_expiry() -> None
         "scheduler.tasks.catalogue.scrape_catalogue",
         "scheduler.tasks.alerts.check_watchlists",
         "scheduler.tasks.alerts.requeue_stuck_alerts",
+        "scheduler.tasks.prices.refresh_watched_prices",
     }
     assert wanted <= {spec["task"] for spec in DEFAULT_SCHEDULE.values()}
     app.loader.import_default_modules()

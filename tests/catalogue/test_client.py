@@ -19,12 +19,11 @@ from config import PROJECT_ROOT, normalize_redis_url
 from scheduler.catalogue.client import (
     AGE_GATE_COOKIES,
     FetchError,
-    SharedRateLimit,
     StoreClient,
     get_client,
-    limits_redis_url,
     parse_retry_after,
 )
+from scheduler.catalogue.limiter import SharedRateLimit, limits_redis_url
 from scheduler.catalogue.parse import parse_search_response
 from storesim.store import SimStore
 

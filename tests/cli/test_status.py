@@ -47,3 +47,55 @@ def test_status_counts_failed_and_stuck_alerts(sqlite_db, worker, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["alerts"] == {"pending": 1} and report["alerts_stuck"] == 1
     assert "1 alerts are stuck in pending or sending" in report["problems"]
+
+
+def test_status_shows_the_age_of_watched_prices_and_flags_the_oldest_past_the_setting(
+    sqlite_db, worker, redis_url, capsys
+):
+    from scheduler.alerts import watchlist
+    from scheduler.catalogue.refresh import mark_refreshed
+
+    now = utcnow()
+    with Session.begin() as session:
+        for steam_id, hours in ((440, 3), (570, 0.01), (730, 0.02)):
+            add_game(session, steam_id, 1999, when=now - timedelta(hours=hours))
+            mark_refreshed(session, [steam_id], now=now - timedelta(hours=hours))
+        add_game(session, 999, 1999, when=now - timedelta(days=9))  # unwatched: not counted
+        watchlist.subscribe(session, "ann@example.com")
+        for item in ("App_440", "App_570", "App_730"):
+            watchlist.add_watch(session, "ann@example.com", item, below_cents=999)
+    lock = BeatLock(redis.Redis.from_url(redis_url), ttl=30)
+    assert lock.hold()
+    try:
+        assert main(["status", "--json"]) == 1
+        report = json.loads(capsys.readouterr().out)
+        assert main(["status"]) == 1
+        out = capsys.readouterr().out
+    finally:
+        lock.release()
+    prices = report["prices"]
+    assert prices["watched"] == 3 and prices["stale_after"] == 3600
+    assert 3 * 3600 - 5 < prices["oldest_age"] < 3 * 3600 + 60
+    assert 72 - 5 < prices["median_age"] < 72 + 60
+    assert "prices:  3 watched apps, oldest 3h00m, median 1m1" in out
+    [line] = [p for p in report["problems"] if "oldest watched price" in p]
+    assert line.startswith("the oldest watched price is 3h00m old (PRICE_STALE_AFTER is 1h00m)")
+
+
+def test_status_raises_no_price_problem_while_watched_prices_are_fresh(
+    sqlite_db, worker, redis_url, capsys
+):
+    from scheduler.alerts import watchlist
+
+    with Session.begin() as session:
+        add_game(session, 440, 1999, when=utcnow() - timedelta(minutes=5))
+        watchlist.subscribe(session, "ann@example.com")
+        watchlist.add_watch(session, "ann@example.com", "App_440", below_cents=999)
+    lock = BeatLock(redis.Redis.from_url(redis_url), ttl=30)
+    assert lock.hold()
+    try:
+        assert main(["status", "--json"]) == 0
+    finally:
+        lock.release()
+    report = json.loads(capsys.readouterr().out)
+    assert report["prices"]["watched"] == 1 and report["problems"] == []

@@ -14,6 +14,7 @@ STORED_NAMES = {
     "scheduler.tasks.catalogue.finish_scrape",
     "scheduler.tasks.catalogue.scrape_catalogue",
     "scheduler.tasks.catalogue.scrape_pages",
+    "scheduler.tasks.prices.refresh_watched_prices",
 }
 
 
