@@ -44,9 +44,9 @@ def nudge_beat() -> bool:
 
 def timing_from(cron: str | None, every: str | None) -> Timing | None:
     """Return the Timing for a cron line or an interval such as '30s'; None if neither."""
-    if cron:
+    if cron is not None:
         return parse_cron(cron)
-    return Timing(every=parse_every(every)) if every else None
+    return None if every is None else Timing(every=parse_every(every))
 
 
 def merged_options(current: Any, replacement: Any, queue: str | None, expires: int | None) -> Any:

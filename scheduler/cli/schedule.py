@@ -81,9 +81,12 @@ def _parse_call(args: argparse.Namespace) -> None:
             text = getattr(args, label)
             if text is not None:
                 try:
-                    setattr(args, label, parse_json_text(text))
+                    value = parse_json_text(text)
                 except ScheduleError as exc:
                     raise ScheduleError(f"bad --{label}: {exc}") from None
+                if value is None:  # would read as "not given"
+                    raise ScheduleError(f"bad --{label}: null is not a JSON list or object")
+                setattr(args, label, value)
         if args.expires is not None:
             args.expires = parse_every(args.expires)
 
@@ -230,7 +233,8 @@ def cmd_set(args: argparse.Namespace) -> int:
             store.update_call(session, args.name, _by(args), _now(), call, rules)
         return entry
 
-    what = ", ".join([f"schedule {timing}"] * bool(timing) + sorted(call))
+    changed = sorted({*call, *(["options"] if changes_options else [])})
+    what = ", ".join([f"schedule {timing}"] * bool(timing) + changed)
     print(view.confirmation(_edit(work), f"changed: {what}", _tz()))
     return 0
 
