@@ -145,11 +145,11 @@ def check_queue(value: Any, queues: Iterable[str] | None) -> None:
 
 def check_number(key: str, value: Any, bound: Bound) -> None:
     """Raise ScheduleError unless value is a number (whole if required) within bound."""
-    kinds: tuple[type, ...] = (int,) if bound.whole else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value):
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if number is None or (bound.whole and not isinstance(number, int)) or not math.isfinite(number):
         kind = "a whole number" if bound.whole else "a number of seconds"
         raise ScheduleError(f"bad {key} {short(value)}: must be {kind}")
-    if not bound.low <= value <= bound.high:
+    if not bound.low <= number <= bound.high:
         raise ScheduleError(f"bad {key} {short(value)}: must be {bound.low:g} to {bound.high:g}")
 
 

@@ -194,6 +194,8 @@ def cmd_add(args: argparse.Namespace) -> int:
     """Add an entry after checking the task, the schedule and the JSON fields."""
     _parse_call(args)
     timing = _timing(args)
+    if timing is None:  # argparse requires one of them; an empty text is refused above
+        raise CLIError("give --cron or --every")
     options = _options(args, {})
     spec = {
         "task": args.task,
