@@ -1,9 +1,10 @@
 """Fault suite, beat: the active beat killed or stopped while a per-second entry runs.
 
-Two beat processes share the lock; the Watcher sees every message that reaches the broker.
-Each scenario prints one line of figures and asserts the limits: the standby takes over
-within 15 s of a SIGKILL (the lock's 10 s TTL plus one poll) and within 3 s of a SIGTERM,
-no tick is sent twice, and no tick is missing outside the takeover gap.
+Two beat processes on PostgreSQL (as in production) share the lock; the Watcher sees every
+message that reaches the broker. Each scenario prints one line of figures and asserts the
+limits: the standby takes over within 15 s of a SIGKILL (the lock's 10 s TTL plus one poll)
+and within 3 s of a SIGTERM, no tick is sent twice, and no tick is missing outside the
+takeover gap.
 """
 
 from __future__ import annotations
@@ -110,19 +111,19 @@ def test_the_figures_count_a_repeated_tick_and_a_skipped_one() -> None:
 
 @pytest.mark.slow
 def test_the_standby_takes_over_within_15s_of_a_sigkill_with_no_tick_twice_or_skipped(
-    beats, beat_redis, probe_queue
+    postgres_beats, beat_redis, probe_queue
 ):
-    figures = run_scenario(beats, beat_redis, probe_queue, signal.SIGKILL, "SIGKILL")
+    figures = run_scenario(postgres_beats, beat_redis, probe_queue, signal.SIGKILL, "SIGKILL")
     assert figures.recover < 15
 
 
 @pytest.mark.slow
 def test_sigterm_ends_beat_cleanly_and_the_standby_fires_the_next_tick_at_once(
-    beats, beat_redis, probe_queue
+    postgres_beats, beat_redis, probe_queue
 ):
-    figures = run_scenario(beats, beat_redis, probe_queue, signal.SIGTERM, "SIGTERM")
-    first = beats.started[0]
+    figures = run_scenario(postgres_beats, beat_redis, probe_queue, signal.SIGTERM, "SIGTERM")
+    first = postgres_beats.started[0]
     assert first.wait(timeout=10) == 0
-    log = beats.log(first)
+    log = postgres_beats.log(first)
     assert "Traceback" not in log and "CRITICAL" not in log
     assert figures.recover < 3
