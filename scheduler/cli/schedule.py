@@ -12,6 +12,7 @@ import argparse
 import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -147,25 +148,34 @@ def _tz() -> ZoneInfo:
     return ZoneInfo(get_config().timezone)
 
 
+def _beat_rules() -> Any:
+    """The checks beat applies when it loads an entry (the queue is checked only on edits)."""
+    with _plainly():
+        return replace(call_rules(), queues=None)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     """Print every entry with its schedule in words, next run, last run and run count."""
-    tz = _tz()
+    tz, rules = _tz(), _beat_rules()
     with _reading() as session:
-        rows = [view.entry_row(e, tz) for e in store.all_entries(session)]
+        rows = [view.entry_row(e, tz, rules) for e in store.all_entries(session)]
     if args.json:
         print_json(rows)
     else:
         print_table(
             [view.local_times(r, tz) for r in rows], LIST_COLUMNS, empty="no schedule entries"
         )
+        for row in rows:
+            if row["problem"]:
+                print(f"{row['name']}: {row['problem']}")
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     """Print one entry in full."""
-    tz = _tz()
+    tz, rules = _tz(), _beat_rules()
     with _reading() as session:
-        row = view.entry_row(store.get_entry(session, args.name), tz)
+        row = view.entry_row(store.get_entry(session, args.name), tz, rules)
     if args.json:
         print_json(row)
     else:
