@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
-from scheduler.beat.calls import CallRules
+from scheduler.beat.calls import CallRules, parse_json_text
 from scheduler.beat.entries import in_transaction
 from scheduler.beat.timing import ScheduleError, Timing, parse_cron, parse_every
 
@@ -23,6 +24,26 @@ def call_rules() -> CallRules:
             f"cannot check task names: loading the task modules failed: {exc}"
         ) from None
     return CallRules.from_app(app)
+
+
+def beat_rules() -> CallRules:
+    """Return the checks beat applies when it loads an entry (queues are checked on edits)."""
+    return replace(call_rules(), queues=None)
+
+
+def parse_call_texts(args: str | None, kwargs: str | None, options: str | None) -> dict[str, Any]:
+    """Return the JSON values of the texts given, by name; raises ScheduleError naming the flag."""
+    found: dict[str, Any] = {}
+    for label, text in (("args", args), ("kwargs", kwargs), ("options", options)):
+        if text is None:
+            continue
+        try:
+            found[label] = parse_json_text(text)
+        except ScheduleError as exc:
+            raise ScheduleError(f"bad --{label}: {exc}") from None
+        if found[label] is None:  # would read as "not given"
+            raise ScheduleError(f"bad --{label}: null is not a JSON list or object")
+    return found
 
 
 def apply_edit(work: Callable[[Any], T]) -> tuple[T, bool]:
@@ -44,9 +65,9 @@ def nudge_beat() -> bool:
 
 def timing_from(cron: str | None, every: str | None) -> Timing | None:
     """Return the Timing for a cron line or an interval such as '30s'; None if neither."""
-    if cron:
+    if cron is not None:
         return parse_cron(cron)
-    return Timing(every=parse_every(every)) if every else None
+    return None if every is None else Timing(every=parse_every(every))
 
 
 def merged_options(current: Any, replacement: Any, queue: str | None, expires: int | None) -> Any:

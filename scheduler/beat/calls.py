@@ -48,16 +48,17 @@ OPTION_KEYS = ("queue", *NUMERIC_OPTIONS)
 
 @dataclass(frozen=True)
 class CallRules:
-    """The tasks (name -> task) and queues an entry may use; None skips that check."""
+    """The tasks (name -> signature) and queues an entry may use; None skips that check."""
 
-    tasks: Mapping[str, Any] | None = None
+    tasks: Mapping[str, inspect.Signature] | None = None
     queues: frozenset[str] | None = None
     max_countdown: float | None = None
 
     @classmethod
     def from_app(cls, app: Any, check_queues: bool = True) -> CallRules:
         """Return the rules for this Celery app: its own tasks, the queues its routes name."""
-        tasks = {name: task for name, task in app.tasks.items() if allowed_task_name(name)}
+        # Signatures are read once: beat checks every row on each full load.
+        tasks = {n: inspect.signature(t.run) for n, t in app.tasks.items() if allowed_task_name(n)}
         transport = app.conf.broker_transport_options or {}
         # A countdown longer than the visibility timeout makes Redis deliver the task twice.
         visibility = transport.get("visibility_timeout")
@@ -96,7 +97,7 @@ def check_call(task: Any, args: Any, kwargs: Any, options: Any, rules: CallRules
 
 
 def check_task(
-    name: str, args: list[Any], kwargs: dict[str, Any], tasks: Mapping[str, Any]
+    name: str, args: list[Any], kwargs: dict[str, Any], tasks: Mapping[str, inspect.Signature]
 ) -> None:
     """Raise ScheduleError unless name is an allowed task that accepts args and kwargs."""
     if not allowed_task_name(name) or name not in tasks:
@@ -105,7 +106,7 @@ def check_task(
             f"tasks and {', '.join(sorted(OTHER_TASKS))}"
         )
     try:
-        inspect.signature(tasks[name].run).bind(*args, **kwargs)
+        tasks[name].bind(*args, **kwargs)
     except TypeError as exc:
         raise ScheduleError(f"task {name} does not take these arguments: {exc}") from None
 
@@ -145,11 +146,11 @@ def check_queue(value: Any, queues: Iterable[str] | None) -> None:
 
 def check_number(key: str, value: Any, bound: Bound) -> None:
     """Raise ScheduleError unless value is a number (whole if required) within bound."""
-    kinds: tuple[type, ...] = (int,) if bound.whole else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value):
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if number is None or (bound.whole and not isinstance(number, int)) or not math.isfinite(number):
         kind = "a whole number" if bound.whole else "a number of seconds"
         raise ScheduleError(f"bad {key} {short(value)}: must be {kind}")
-    if not bound.low <= value <= bound.high:
+    if not bound.low <= number <= bound.high:
         raise ScheduleError(f"bad {key} {short(value)}: must be {bound.low:g} to {bound.high:g}")
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import CursorResult, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as SessionType
 
@@ -202,7 +202,7 @@ def record_run(session: SessionType, name: str, at: datetime) -> bool:
         .where((ScheduleEntry.last_run_at.is_(None)) | (ScheduleEntry.last_run_at < at))
         .values(last_run_at=at, run_count=ScheduleEntry.run_count + 1)
     )
-    return bool(result.rowcount)
+    return bool(cast(CursorResult[Any], result).rowcount)
 
 
 def changes_since(session: SessionType, version: int) -> tuple[int, set[str]]:

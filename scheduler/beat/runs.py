@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import partial
 
 from scheduler.beat import entries as store
 
@@ -29,7 +30,7 @@ class RunLog:
         while self.unsaved:
             name, at = next(iter(self.unsaved.items()))
             try:
-                store.in_transaction(lambda s, n=name, t=at: store.record_run(s, n, t))
+                store.in_transaction(partial(store.record_run, name=name, at=at))
             except Exception:
                 return
             del self.unsaved[name]

@@ -34,7 +34,7 @@ from scheduler.beat.calls import CallRules
 from scheduler.beat.due import BeatEntry, DueQueue
 from scheduler.beat.lock import LOCK_KEY, BeatLock, NudgeListener
 from scheduler.beat.runs import RunLog
-from scheduler.beat.timing import next_run
+from scheduler.beat.timing import missed_deadline
 
 logger = logging.getLogger(__name__)
 RETRY_SEND_AFTER = 5.0
@@ -193,7 +193,9 @@ class DatabaseScheduler(Scheduler):
         return self.max_interval if wait is None else min(wait, self.max_interval)
 
     def _fire(self, entry: BeatEntry, now: datetime) -> None:
-        if self._missed_deadline(entry, now):
+        if missed_deadline(
+            entry.timing, entry.due_at, now, self.app.conf.beat_cron_starting_deadline, self.tz
+        ):
             logger.warning(
                 "beat: %s was due at %s, past beat_cron_starting_deadline; skipped",
                 entry.name,
@@ -217,21 +219,11 @@ class DatabaseScheduler(Scheduler):
         self.runs.save(entry.name, now)
         self.queue.plan(entry)
 
-    def _missed_deadline(self, entry: BeatEntry, now: datetime) -> bool:
-        deadline = self.app.conf.beat_cron_starting_deadline
-        if entry.timing.every or deadline is None or entry.due_at is None:
-            return False
-        if (now - entry.due_at).total_seconds() <= deadline:
-            return False
-        since = now - timedelta(seconds=deadline, microseconds=1)
-        latest = next_run(entry.timing, since, self.tz)
-        return latest is None or latest > now
-
     def send(self, entry: BeatEntry) -> str:
         """Publish the entry's task to the broker; return the task id."""
         logger.info("Scheduler: Sending due task %s (%s)", entry.name, entry.task)
-        options = dict(entry.options)
-        options.setdefault("headers", {})["celery_beat_task"] = True
+        # headers is not an allowed option (calls.py), so beat's own header is the only one.
+        options = {**entry.options, "headers": {"celery_beat_task": True}}
         result = self.app.send_task(
             entry.task,
             args=list(entry.args),

@@ -136,10 +136,11 @@ def describe(timing: Timing) -> str:
 
     options = Options()
     options.use_24hour_time_format = True
+    line = " ".join(timing.cron or ())
     try:
-        return ExpressionDescriptor(" ".join(timing.cron), options).get_description()
+        return ExpressionDescriptor(line, options).get_description()
     except Exception:  # cron-descriptor is stricter about some Celery-accepted forms
-        return f"cron {' '.join(timing.cron)}"
+        return f"cron {line}"
 
 
 def next_run(timing: Timing, after: datetime, tz: ZoneInfo) -> datetime | None:
@@ -150,9 +151,10 @@ def next_run(timing: Timing, after: datetime, tz: ZoneInfo) -> datetime | None:
     rules = _rules(timing.cron)
     day = after.astimezone(tz).date() - timedelta(days=1)
     for _ in range(_SEARCH_DAYS):
-        day = _first_run_day(rules, day)
-        if day is None:
+        found = _first_run_day(rules, day)
+        if found is None:
             return None
+        day = found
         instants = _day_instants(timing.cron, day, tz)
         index = bisect_right(instants, after)
         if index < len(instants):
@@ -233,3 +235,16 @@ def _end_of_gap(wall: datetime, tz: ZoneInfo, low: datetime, high: datetime) -> 
         else:
             low = middle
     return high.replace(microsecond=0)
+
+
+def missed_deadline(
+    timing: Timing, due_at: datetime | None, now: datetime, deadline: float | None, tz: ZoneInfo
+) -> bool:
+    """Return True if a cron run due at due_at is too late to send now (a newer one is not due)."""
+    if timing.every or deadline is None or due_at is None:
+        return False
+    if (now - due_at).total_seconds() <= deadline:
+        return False
+    since = now - timedelta(seconds=deadline, microseconds=1)
+    latest = next_run(timing, since, tz)
+    return latest is None or latest > now

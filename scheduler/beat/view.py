@@ -7,15 +7,23 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from scheduler.beat.calls import CallRules, check_call
 from scheduler.beat.spec import timing_of
-from scheduler.beat.timing import describe, next_run
+from scheduler.beat.timing import ScheduleError, describe, next_run
 
 
-def entry_row(entry: Any, tz: ZoneInfo) -> dict[str, Any]:
-    """Return an entry as plain data, with its schedule in words and its next run."""
+def entry_row(entry: Any, tz: ZoneInfo, rules: CallRules | None = None) -> dict[str, Any]:
+    """Return an entry as plain data, with its schedule in words, its next run and, given
+    rules, why beat skips it (a row stored before edits were checked)."""
     timing = timing_of(entry)
     baseline = max(t for t in (entry.anchored_at, entry.last_run_at) if t)
-    due = next_run(timing, baseline, tz) if entry.enabled else None
+    problem = None
+    if rules is not None:
+        try:
+            check_call(entry.task, entry.args, entry.kwargs, entry.options, rules)
+        except ScheduleError as exc:
+            problem = f"skipped by beat until edited: {exc}"
+    due = next_run(timing, baseline, tz) if entry.enabled and problem is None else None
     return {
         "name": entry.name,
         "task": entry.task,
@@ -30,6 +38,7 @@ def entry_row(entry: Any, tz: ZoneInfo) -> dict[str, Any]:
         "options": entry.options,
         "anchored_at": entry.anchored_at,
         "updated_at": entry.updated_at,
+        "problem": problem,
     }
 
 

@@ -15,10 +15,9 @@ from contextlib import contextmanager
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from scheduler.beat import admin, view
 from scheduler.beat import entries as store
-from scheduler.beat import view
-from scheduler.beat.admin import apply_edit, call_rules, merged_options, timing_from
-from scheduler.beat.calls import check_call, parse_json_text
+from scheduler.beat.calls import CallRules, check_call
 from scheduler.beat.timing import ScheduleError, Timing, parse_every
 from scheduler.cli.output import CLIError, print_json, print_table
 
@@ -77,13 +76,8 @@ def _schedule_and_call_options(parser: argparse.ArgumentParser, adding: bool) ->
 def _parse_call(args: argparse.Namespace) -> None:
     """Replace the JSON and interval texts on args by their values; raises CLIError."""
     with _plainly():
-        for label in ("args", "kwargs", "options"):
-            text = getattr(args, label)
-            if text is not None:
-                try:
-                    setattr(args, label, parse_json_text(text))
-                except ScheduleError as exc:
-                    raise ScheduleError(f"bad --{label}: {exc}") from None
+        for label, value in admin.parse_call_texts(args.args, args.kwargs, args.options).items():
+            setattr(args, label, value)
         if args.expires is not None:
             args.expires = parse_every(args.expires)
 
@@ -109,11 +103,11 @@ def _reading() -> Iterator[Any]:
 
 def _timing(args: argparse.Namespace) -> Timing | None:
     with _plainly():
-        return timing_from(args.cron, args.every)
+        return admin.timing_from(args.cron, args.every)
 
 
 def _options(args: argparse.Namespace, current: dict[str, Any]) -> Any:
-    return merged_options(current, args.options, args.queue, args.expires)
+    return admin.merged_options(current, args.options, args.queue, args.expires)
 
 
 def _edit(work: Any) -> Any:
@@ -122,7 +116,7 @@ def _edit(work: Any) -> Any:
 
     open_database()
     with _plainly():
-        result, nudged = apply_edit(work)
+        result, nudged = admin.apply_edit(work)
     if not nudged:
         print("note: Redis unreachable; beat picks the edit up from the database in a second")
     return result
@@ -138,6 +132,11 @@ def _now() -> Any:
     return utcnow()
 
 
+def _loading_rules() -> CallRules:
+    with _plainly():
+        return admin.beat_rules()
+
+
 def _tz() -> ZoneInfo:
     from config import get_config
 
@@ -146,23 +145,26 @@ def _tz() -> ZoneInfo:
 
 def cmd_list(args: argparse.Namespace) -> int:
     """Print every entry with its schedule in words, next run, last run and run count."""
-    tz = _tz()
+    tz, rules = _tz(), _loading_rules()
     with _reading() as session:
-        rows = [view.entry_row(e, tz) for e in store.all_entries(session)]
+        rows = [view.entry_row(e, tz, rules) for e in store.all_entries(session)]
     if args.json:
         print_json(rows)
     else:
         print_table(
             [view.local_times(r, tz) for r in rows], LIST_COLUMNS, empty="no schedule entries"
         )
+        for row in rows:
+            if row["problem"]:
+                print(f"{row['name']}: {row['problem']}")
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     """Print one entry in full."""
-    tz = _tz()
+    tz, rules = _tz(), _loading_rules()
     with _reading() as session:
-        row = view.entry_row(store.get_entry(session, args.name), tz)
+        row = view.entry_row(store.get_entry(session, args.name), tz, rules)
     if args.json:
         print_json(row)
     else:
@@ -191,6 +193,8 @@ def cmd_add(args: argparse.Namespace) -> int:
     """Add an entry after checking the task, the schedule and the JSON fields."""
     _parse_call(args)
     timing = _timing(args)
+    if timing is None:  # argparse requires one of them; an empty text is refused above
+        raise CLIError("give --cron or --every")
     options = _options(args, {})
     spec = {
         "task": args.task,
@@ -201,7 +205,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         "enabled": not args.disabled,
     }
     with _plainly():
-        rules = call_rules()
+        rules = admin.call_rules()
     entry = _edit(lambda s: store.add_entry(s, args.name, spec, _by(args), _now(), rules))
     print(view.confirmation(entry, f"added: {args.task}, {timing}", _tz()))
     return 0
@@ -219,7 +223,7 @@ def cmd_set(args: argparse.Namespace) -> int:
             "--options, --queue or --expires"
         )
     with _plainly():
-        rules = call_rules() if call or changes_options else None
+        rules = admin.call_rules() if call or changes_options else None
 
     def work(session: Any) -> Any:
         entry = store.get_entry(session, args.name)
@@ -230,7 +234,8 @@ def cmd_set(args: argparse.Namespace) -> int:
             store.update_call(session, args.name, _by(args), _now(), call, rules)
         return entry
 
-    what = ", ".join([f"schedule {timing}"] * bool(timing) + sorted(call))
+    changed = sorted({*call, *(["options"] if changes_options else [])})
+    what = ", ".join([f"schedule {timing}"] * bool(timing) + changed)
     print(view.confirmation(_edit(work), f"changed: {what}", _tz()))
     return 0
 
@@ -254,7 +259,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from scheduler.cli.services import send_task
 
     with _plainly():
-        rules = call_rules()
+        rules = admin.call_rules()
     with _reading() as session:
         entry = store.get_entry(session, args.name)
         task, call_args, kwargs = entry.task, entry.args, entry.kwargs

@@ -323,3 +323,34 @@ def test_an_entry_stored_unchecked_is_skipped_with_one_line_and_the_rest_still_f
 
 
 PROBE_CALL = {"task": "celery.backend_cleanup", "args": [], "kwargs": {}}
+
+
+def test_a_broker_outage_is_one_line_per_attempt_and_the_run_is_retried_not_recorded(
+    db, redis_client, queue, make_beat, caplog
+):
+    from celery import Celery
+
+    from tests.support.smtp import free_port
+
+    dead = Celery("dead-broker", broker=f"redis://127.0.0.1:{free_port()}/0")
+    dead.conf.update(broker_connection_max_retries=1, broker_connection_retry=False)
+    clock = FrozenClock(T0 + timedelta(seconds=60))
+    add("probe", {"every": 60}, queue, T0)
+    beat = DatabaseScheduler(
+        dead, clock=clock, timezone="UTC", defaults={}, redis_client=redis_client,
+        lock_key=f"scout:test:lock:{uuid.uuid4().hex[:8]}", max_interval=1,
+    )  # fmt: skip
+    try:
+        with caplog.at_level("WARNING", logger="scheduler.beat.scheduler"):
+            beat.tick_once()
+            clock.advance(seconds=4)  # the retry waits 5 s
+            beat.tick_once()
+            clock.advance(seconds=2)
+            beat.tick_once()
+    finally:
+        beat.close()
+    failures = [r for r in caplog.records if "could not send probe" in r.getMessage()]
+    assert len(failures) == 2 and all(r.exc_info is None for r in failures)
+    assert "\n" not in failures[0].getMessage()
+    assert stored("probe") == (None, 0)
+    assert beat.entry_snapshot("probe") is not None  # kept, to be sent when the broker is back

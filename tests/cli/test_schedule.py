@@ -185,13 +185,22 @@ def test_a_task_s_own_arguments_and_every_known_option_are_accepted(db, capsys):
     )
 
 
-def test_run_refuses_an_entry_stored_with_bad_options_before_these_checks(db, capsys, client):
+def test_run_refuses_and_list_flags_an_entry_stored_with_bad_options_before_the_checks(
+    db, capsys, client
+):
     scout(capsys, *ADD)
     with Session.begin() as session:  # what an edit could store before the checks existed
         session.scalars(select(ScheduleEntry)).one().options = {"headers": "x", "retry": False}
     status, out, err = scout(capsys, "schedule", "run", "probe")
     assert (status, out) == (1, "") and "bad option 'headers'" in err and err.count("\n") == 1
     assert client.llen("celery") == 0
+    shown = json.loads(scout(capsys, "schedule", "show", "probe", "--json")[1])
+    assert shown["problem"].startswith("skipped by beat until edited: bad option 'headers'")
+    assert shown["next_run"] is None and shown["enabled"] is True
+    listed = scout(capsys, "schedule", "list")[1]
+    assert "probe: skipped by beat until edited: bad option 'headers'" in listed
+    scout(capsys, "schedule", "set", "probe", "--options", '{"queue": "celery"}')
+    assert json.loads(scout(capsys, "schedule", "show", "probe", "--json")[1])["problem"] is None
 
 
 def test_every_edit_is_in_the_history_with_who_and_what_changed(db, capsys):

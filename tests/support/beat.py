@@ -166,6 +166,21 @@ def beats(sqlite_db: str, tmp_path: Path) -> Iterator[BeatProcesses]:
 
 
 @pytest.fixture
+def postgres_beats(postgres_url: str, tmp_path: Path) -> Iterator[BeatProcesses]:
+    """Beat processes on the PostgreSQL test database (as in production), killed afterwards."""
+    from models.base import configure_engine, get_engine
+    from tests.support.services import empty_all_tables
+
+    configure_engine(postgres_url)
+    empty_all_tables(get_engine())
+    disable_defaults()
+    processes = BeatProcesses(postgres_url, tmp_path)
+    yield processes
+    processes.kill_all()
+    configure_engine(os.environ["DATABASE_URL"])
+
+
+@pytest.fixture
 def probe_queue(beat_redis: redis.Redis) -> Iterator[str]:
     """A fresh queue name nobody consumes, deleted afterwards."""
     name = f"probe-{uuid.uuid4().hex[:8]}"
