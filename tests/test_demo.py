@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -82,13 +83,22 @@ class Output:
         return "".join(self.lines)
 
 
+def readme_commands() -> list[list[str]]:
+    """Return the scout commands of the README's demo section, as argument lists."""
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme.split("## The demo", 1)[1].split("\n## ", 1)[0]
+    lines = [line.strip() for line in section.splitlines() if line.startswith("    scout ")]
+    return [shlex.split(line, comments=True) for line in lines]
+
+
 def test_the_demo_sends_sale_alerts_to_the_mail_folder_and_ctrl_c_stops_everything(
     tmp_path: Path, redis_url: str
 ) -> None:
     mark = uuid.uuid4().hex
+    env = demo_env(tmp_path, redis_url, mark)
     proc = subprocess.Popen(
         [str(PROJECT_ROOT / "scripts" / "run-local")],
-        env=demo_env(tmp_path, redis_url, mark),
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -107,6 +117,18 @@ def test_the_demo_sends_sale_alerts_to_the_mail_folder_and_ctrl_c_stops_everythi
         assert "$5.00" in zoe
         assert f"less {mails[-1]}" in out.text
 
+        scout = str(PROJECT_ROOT / ".venv" / "bin" / "scout")
+        commands = readme_commands()
+        assert len(commands) >= 8
+        for command in commands:
+            done = subprocess.run(
+                [scout, *command[1:]], env=env, capture_output=True, text=True, timeout=120
+            )
+            assert done.returncode == 0, (command, done.stdout[-2000:], done.stderr[-2000:])
+            if command[1:3] == ["games", "--search"]:
+                assert "Portal" in done.stdout
+        assert len(list((tmp_path / "mail").glob("*ann@example.com.eml"))) == 1
+
         started = time.monotonic()
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(timeout=15)
@@ -115,5 +137,6 @@ def test_the_demo_sends_sale_alerts_to_the_mail_folder_and_ctrl_c_stops_everythi
         assert processes_marked(mark) == []
         assert "SIGKILL" not in out.text
     finally:
+        (tmp_path / "run-local.log").write_text(out.text)
         for pid in processes_marked(mark):
             os.kill(pid, signal.SIGKILL)
