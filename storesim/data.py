@@ -3,6 +3,9 @@
 Game i depends only on (i, seed, epoch, sale, cc, language). The base price and kind depend on
 (i, seed); the discount on (i, seed, epoch) unless a Sale covers the game. Prices never need a
 thousands separator, so every visible price is one number in the currency's own format.
+Titles come in two styles (use_titles): "hostile" (the default, for the tests: one title in
+eight from SPECIAL_TITLES, with markup, entities, quotes and non-ASCII) or "plausible" (the
+demo's: `scout store-sim` serves these unless given --titles hostile).
 """
 
 from __future__ import annotations

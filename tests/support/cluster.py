@@ -36,8 +36,10 @@ def tasks_run_by(proc: Proc) -> set[str]:
     return set(SUCCEEDED.findall(proc.text))
 
 
-def add_watchers(database_url: str, count: int, items: Sequence[str], **rule: object) -> None:
-    """Subscribe count addresses, each watching every item with the same rule."""
+def add_watchers(
+    database_url: str, count: int, items: Sequence[str], spread: bool = False, **rule: object
+) -> None:
+    """Subscribe count addresses, each watching every item (spread: one item each, in turn)."""
     from scheduler.alerts import watchlist
 
     engine = create_engine(database_url)
@@ -46,7 +48,7 @@ def add_watchers(database_url: str, count: int, items: Sequence[str], **rule: ob
             for number in range(count):
                 email = f"watcher{number}@example.com"
                 watchlist.subscribe(session, email)
-                for item in items:
+                for item in [items[number % len(items)]] if spread else items:
                     watchlist.add_watch(session, email, item, **rule)  # type: ignore[arg-type]
     finally:
         engine.dispose()
