@@ -54,7 +54,9 @@ def sale_items(games: int, watchers: int) -> list[str]:
     return items[:watchers]
 
 
-def one_run(layout: str, env: dict[str, str], store: SimStore, args: argparse.Namespace) -> tuple:
+def one_run(
+    layout: str, env: dict[str, str], store: SimStore, args: argparse.Namespace
+) -> tuple[float, float, int]:
     """Return (first scrape seconds, sale scrape + check seconds, emails) for one layout."""
     store.control({"reset": True})
     with workers(layout, env):
@@ -81,7 +83,7 @@ def main() -> int:
     default_db = "postgresql" if services.postgres_available() else "sqlite"
     parser.add_argument("--database", choices=["postgresql", "sqlite"], default=default_db)
     args = parser.parse_args()
-    figures: dict[str, list[tuple]] = {layout: [] for layout in LAYOUTS}
+    figures: dict[str, list[tuple[float, float, int]]] = {layout: [] for layout in LAYOUTS}
     with (
         services.private_redis_db() as redis_url,
         tempfile.TemporaryDirectory() as tmp,

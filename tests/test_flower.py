@@ -60,7 +60,7 @@ def test_flower_reads_the_worker_and_its_tasks_behind_basic_auth() -> None:
             return found or None
 
         workers = wait_until(worker_seen, 30, "the worker in Flower's API", flower)
-        (info,) = workers.values()  # type: ignore[union-attr]
+        (info,) = workers.values()  # type: ignore[attr-defined]
         assert "scheduler.tasks.catalogue.scrape_catalogue" in info["registered"]
         assert "scheduler.tasks.alerts.send_digests" in info["registered"]
         assert {q["name"] for q in info["active_queues"]} == {"celery", "scrape", "mail"}
