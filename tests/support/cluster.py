@@ -1,8 +1,7 @@
-"""Scaling out for the tests and bench/scale.py: worker layouts, watchers, request-rate checks."""
+"""Scaling out for bench/scale.py and the tests: worker layouts, watchers, request rates."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 
@@ -16,7 +15,6 @@ LAYOUTS: dict[str, list[tuple[str, str]]] = {
     "one": [("all@%h", "celery,scrape,mail")],
     "split": [("scrape@%h", "scrape"), ("mail@%h", "mail,celery")],
 }
-SUCCEEDED = re.compile(r"Task (scheduler\.tasks\.[a-z_.]+)\[[0-9a-f-]+\] succeeded")
 
 
 @contextmanager
@@ -29,11 +27,6 @@ def workers(layout: str, env: Mapping[str, str], concurrency: int = 2) -> Iterat
             stack.callback(proc.stop)
             procs.append(proc)
         yield procs
-
-
-def tasks_run_by(proc: Proc) -> set[str]:
-    """Return the names of the tasks that succeeded in the worker process proc."""
-    return set(SUCCEEDED.findall(proc.text))
 
 
 def add_watchers(
