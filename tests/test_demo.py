@@ -106,6 +106,8 @@ def test_the_demo_sends_sale_alerts_to_the_mail_folder_and_ctrl_c_stops_everythi
     )
     out = Output(proc)
     try:
+        # setup-env may have to install first; the story itself must take under two minutes.
+        assert out.wait_for("run: starting the Procfile's", timeout=300), out.text[-4000:]
         assert out.wait_for("alert email(s) in", timeout=120), out.text[-4000:]
         mails = sorted((tmp_path / "mail").glob("*.eml"))
         messages = [email.message_from_bytes(p.read_bytes(), policy=default_policy) for p in mails]
