@@ -7,6 +7,7 @@ import signal
 import threading
 
 from scheduler.cli.output import CLIError
+from storesim.data import TITLE_STYLES
 
 
 def _bounded(low: int, high: int) -> type[int]:
@@ -35,11 +36,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--layout", choices=["2015", "2023"], default="2015")
     parser.add_argument("--seed", type=_bounded(0, 2**31), default=0)
+    parser.add_argument(
+        "--titles",
+        choices=TITLE_STYLES,
+        default="plausible",
+        help="plausible shop titles (default) or hostile ones (markup, quotes, non-ASCII)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Start the sim, print its URL, and serve until SIGINT or SIGTERM."""
+    from storesim.data import use_titles
     from storesim.store import start_store
 
     try:
@@ -52,17 +60,23 @@ def run(args: argparse.Namespace) -> int:
         )
     except OSError as exc:
         raise CLIError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    previous_titles = use_titles(args.titles)
     done = threading.Event()
     previous = {
         sig: signal.signal(sig, lambda *_: done.set()) for sig in (signal.SIGINT, signal.SIGTERM)
     }
     sim.prewarm()
-    print(f"store-sim serving {args.games} games ({args.layout} layout) at {sim.url}", flush=True)
+    print(
+        f"store-sim serving {args.games} games ({args.layout} layout, {args.titles} titles)"
+        f" at {sim.url}",
+        flush=True,
+    )
     try:
         while not done.wait(0.5):
             pass
     finally:
         sim.stop()
+        use_titles(previous_titles)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0

@@ -3,6 +3,9 @@
 Game i depends only on (i, seed, epoch, sale, cc, language). The base price and kind depend on
 (i, seed); the discount on (i, seed, epoch) unless a Sale covers the game. Prices never need a
 thousands separator, so every visible price is one number in the currency's own format.
+Titles come in two styles (use_titles): "hostile" (the default, for the tests: one title in
+eight from SPECIAL_TITLES, with markup, entities, quotes and non-ASCII) or "plausible" (the
+demo's: `scout store-sim` serves these unless given --titles hostile).
 """
 
 from __future__ import annotations
@@ -28,6 +31,20 @@ SPECIAL_TITLES = (
     "<script>alert(1)</script> Simulator",
     "50% Off & Other Lies",
 )
+# The demo's catalogue (`scout store-sim --titles plausible`): titles a shop could sell.
+_PLAUSIBLE_FIRST = (
+    "Portal Stellar Shadow Harvest Iron Crystal Storm Pixel Rogue Ember Frost Arcane Lunar "
+    "Quantum Tidal Copper Velvet Broken Hidden Northern Sunken Clockwork Paper Midnight"
+).split()
+_PLAUSIBLE_SECOND = (
+    "Tactics Runners Chronicles Colony Drift Legends Outpost Valley Foundry Siege Voyage Arena "
+    "Heist Trails Empire Garden Circuit Station Depths Skies Wardens Academy Express Keeper"
+).split()
+_PLAUSIBLE_SUFFIX = ("", "", "", "", " 2", " II", " Remastered", ": Director's Cut", " Online")
+TITLE_STYLES = ("hostile", "plausible")
+# One style per process: the store is deterministic in (index, seed), and the style is chosen
+# once, by whoever starts the store (tests keep the hostile default, the demo's CLI does not).
+_style = {"titles": "hostile"}
 FREE_WORDS = {"english": ("Free to Play", "Free To Play", "Free"), "russian": ("Бесплатно",)}
 
 
@@ -155,9 +172,29 @@ def _kind(index: int, seed: int) -> str:
     return "app"
 
 
+def use_titles(style: str) -> str:
+    """Serve "hostile" titles (one in eight from SPECIAL_TITLES) or "plausible" ones from now on.
+
+    Returns the style used until now; raises ValueError for another style.
+    """
+    if style not in TITLE_STYLES:
+        raise ValueError(f"titles {style!r}: must be one of {TITLE_STYLES}")
+    previous, _style["titles"] = _style["titles"], style
+    static_game.cache_clear()
+    return previous
+
+
+def _plausible_title(h: int) -> str:
+    first = _PLAUSIBLE_FIRST[(h >> 8) % len(_PLAUSIBLE_FIRST)]
+    second = _PLAUSIBLE_SECOND[(h >> 16) % len(_PLAUSIBLE_SECOND)]
+    return f"{first} {second}{_PLAUSIBLE_SUFFIX[(h >> 24) % len(_PLAUSIBLE_SUFFIX)]}"
+
+
 def _title(index: int, seed: int, kind: str) -> str:
     h = mix(seed, index, 5)
-    if h % 8 == 0:
+    if _style["titles"] == "plausible":
+        base = _plausible_title(h)
+    elif h % 8 == 0:
         base = SPECIAL_TITLES[(h >> 8) % len(SPECIAL_TITLES)]
     else:
         base = f"{_ADJ[(h >> 8) % len(_ADJ)]} {_NOUN[(h >> 16) % len(_NOUN)]}"
