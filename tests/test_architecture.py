@@ -31,7 +31,9 @@ APPARATUS = ("storesim", "tests", "bench")
 # Libraries only the test extra installs: a production install does not have them.
 TEST_LIBRARIES = ("bs4", "aiosmtpd", "pytest")
 FETCH_AND_PARSE = {
+    "scheduler.catalogue.appdetails",
     "scheduler.catalogue.client",
+    "scheduler.catalogue.limiter",
     "scheduler.catalogue.parse",
     "scheduler.catalogue.texts",
 }

@@ -353,4 +353,4 @@ def test_a_broker_outage_is_one_line_per_attempt_and_the_run_is_retried_not_reco
     assert len(failures) == 2 and all(r.exc_info is None for r in failures)
     assert "\n" not in failures[0].getMessage()
     assert stored("probe") == (None, 0)
-    assert beat.entry_snapshot("probe") is not None  # kept, to be sent when the broker is back
+    assert entry_snapshot(beat, "probe") is not None  # kept, to be sent when the broker is back

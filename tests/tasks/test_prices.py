@@ -138,13 +138,15 @@ def test_a_change_seen_by_both_the_refresh_and_the_scrape_writes_one_history_row
     refresh()
     history = history_count()
     refresh_store.sale_on_apps([first.steam_id, second.steam_id], pct=50)
+    caplog.clear()
     with caplog.at_level("INFO", logger="scheduler.tasks.prices"):
         assert refresh()["changed"] == 2
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("price refresh")]
     seed_catalogue(refresh_store)  # the nightly scrape sees the same sale prices
     assert history_count() == history + 2
     refresh_store.sale_on_apps([first.steam_id, second.steam_id], pct=0)
     seed_catalogue(refresh_store)  # the scrape sees the sale end first...
     assert refresh()["changed"] == 0  # ...so the refresh finds nothing new
     assert history_count() == history + 4
-    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("price refresh")]
+    [line] = lines
     assert " watched=2 " in line and " changed=2 " in line and " requests=1 " in line
