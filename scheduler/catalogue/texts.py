@@ -71,11 +71,10 @@ def collapse(text: str | None) -> str:
 
 def clean_title(text: str | None) -> str:
     """Return a store title without escape sequences or control characters, whitespace collapsed."""
-    if not text:
-        return ""
-    if not text.isprintable():  # the common title is printable: skip the regexes
-        text = _CONTROLS.sub("", _ESCAPES.sub("", " ".join(text.split())))
-    return collapse(text)
+    text = collapse(text)  # first: tabs and newlines are whitespace, not controls to drop
+    if _CONTROLS.search(text) is None:  # the common title: one scan, no substitution
+        return text
+    return collapse(_CONTROLS.sub("", _ESCAPES.sub("", text)))
 
 
 def is_free_text(text: str) -> bool:
