@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -124,8 +125,20 @@ class Config:
         return address.rsplit("@", 1)[-1] or "localhost"
 
 
+def redact_url(value: str) -> str:
+    """Return value with the password of a URL in it replaced by ***; other text as it is."""
+    scheme, sep, rest = value.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return value
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
+
+
 def _fail(name: str, value: str, why: str) -> ConfigError:
-    return ConfigError(f"{name}={value!r}: {why}")
+    shown = redact_url(value)
+    if len(shown) > 200:  # one line, even for a pasted file
+        shown = shown[:200] + "..."
+    return ConfigError(f"{name}={shown!r}: {why}")
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -175,10 +188,16 @@ def normalize_database_url(raw: str, name: str = "DATABASE_URL") -> str:
     if not sep or not rest:
         raise _fail(name, raw, "must look like sqlite:///path or postgresql://user@host/db")
     if scheme in {"postgres", "postgresql"}:
-        return f"postgresql+psycopg://{rest}"
-    if scheme.startswith("postgresql+") or scheme.startswith("sqlite"):
-        return raw
-    raise _fail(name, raw, f"unsupported database {scheme!r} (use sqlite or postgresql)")
+        url = f"postgresql+psycopg://{rest}"
+    elif scheme.startswith("postgresql+") or scheme.startswith("sqlite"):
+        url = raw
+    else:
+        raise _fail(name, raw, f"unsupported database {scheme!r} (use sqlite or postgresql)")
+    try:
+        _ = urlsplit(url).port  # urlsplit checks the port only when asked
+    except ValueError:
+        raise _fail(name, raw, "has a bad port (a whole number from 1 to 65535)") from None
+    return url
 
 
 def normalize_redis_url(raw: str, cert_reqs: str | None, name: str = "REDIS_URL") -> str:
@@ -212,9 +231,10 @@ def _rate_limit(value: str) -> bool:
     from limits import parse_many
 
     try:
-        return bool(parse_many(value))
+        items = parse_many(value)
     except ValueError:
         return False
+    return bool(items) and all(item.amount >= 1 and item.get_expiry() >= 1 for item in items)
 
 
 def _timezone(value: str) -> bool:
@@ -229,7 +249,7 @@ _cached: Config | None = None
 
 
 def get_config() -> Config:
-    """Return the process-wide Config, loaded from os.environ on first use."""
+    """Return the process-wide Config, loaded from os.environ on first use (entry points only)."""
     global _cached
     if _cached is None:
         _cached = load_config()
@@ -239,104 +259,152 @@ def get_config() -> Config:
 def load_config(environ: Mapping[str, str] | None = None) -> Config:
     """Build the Config from the environment; raises ConfigError naming the bad variable."""
     env = os.environ if environ is None else environ
+    fields: dict[str, Any] = {}
+    for reader in (_services, _store, _web, _mail, _alerts, _beat):
+        fields.update(reader(env))
+    return Config(**fields)
+
+
+def _services(env: Mapping[str, str]) -> dict[str, Any]:
+    """DATABASE_URL, REDIS_URL and how the broker treats unacknowledged work."""
+    # Lower-case values: Celery, kombu and redis-py (used directly by beat's lock and the
+    # rate limiter) all accept these; redis-py rejects the CERT_* spellings.
     cert_reqs = _choice(
         env,
         "REDIS_SSL_CERT_REQS",
         "none",
         lambda v: v.lower() in {"none", "optional", "required"},
         "must be none, optional or required",
-    )
-    # Lower-case values: Celery, kombu and redis-py (used directly by beat's lock and the
-    # rate limiter) all accept these; redis-py rejects the CERT_* spellings.
-    cert_reqs_value = cert_reqs.lower()
-    country = _choice(
-        env,
-        "STORE_COUNTRY",
-        "us",
-        lambda v: len(v) == 2 and v.isalpha(),
-        "must be a two-letter country code",
     ).lower()
-    currency = env.get("STORE_CURRENCY", "").strip().upper() or CURRENCY_BY_COUNTRY.get(country)
-    if not currency:
-        raise _fail("STORE_COUNTRY", country, "has no known currency; set STORE_CURRENCY too")
-    if len(currency) != 3 or not currency.isalpha():
-        raise _fail("STORE_CURRENCY", currency, "must be a three-letter ISO 4217 code")
-    store_url = _choice(
-        env,
-        "STORE_URL",
-        "https://store.steampowered.com",
-        lambda v: urlsplit(v).scheme in {"http", "https"} and bool(urlsplit(v).hostname),
-        "must be an http(s) URL such as https://store.steampowered.com",
-    )
     default_db = f"sqlite:///{INSTANCE_DIR / 'scout.db'}"
-    return Config(
-        database_url=normalize_database_url(_str(env, "DATABASE_URL", default_db)),
-        redis_url=normalize_redis_url(
-            _str(env, "REDIS_URL", "redis://localhost:6379/0"), cert_reqs_value
+    return {
+        "database_url": normalize_database_url(_str(env, "DATABASE_URL", default_db)),
+        "redis_url": normalize_redis_url(
+            _str(env, "REDIS_URL", "redis://localhost:6379/0"), cert_reqs
         ),
-        redis_ssl_cert_reqs=cert_reqs_value,
-        store_url=store_url.rstrip("/"),
-        store_country=country,
-        store_language=_choice(
-            env,
-            "STORE_LANGUAGE",
-            "english",
-            lambda v: v.replace("_", "").isalpha(),
-            "must be a Steam language name such as english",
-        ),
-        store_currency=currency,
-        store_page_size=_int(env, "STORE_PAGE_SIZE", 100, 1, 100),
-        store_rate_limit=_choice(
-            env,
-            "STORE_RATE_LIMIT",
-            "1/second",
-            _rate_limit,
-            "must be a rate such as 1/second or 200/5minutes",
-        ),
-        store_connect_timeout=_float(env, "STORE_CONNECT_TIMEOUT", 5.0, 0.1, 120),
-        store_read_timeout=_float(env, "STORE_READ_TIMEOUT", 20.0, 0.1, 600),
-        store_max_retries=_int(env, "STORE_MAX_RETRIES", 5, 0, 20),
-        store_backoff_base=_float(env, "STORE_BACKOFF_BASE", 1.0, 0.0, 60),
-        store_backoff_max=_float(env, "STORE_BACKOFF_MAX", 60.0, 0.0, 3600),
-        store_user_agent=_str(
-            env, "STORE_USER_AGENT", "SteamScout/0.1 (price watch; +https://github.com/steamscout)"
-        ),
-        scrape_pages_per_task=_int(env, "SCRAPE_PAGES_PER_TASK", 5, 1, 100),
-        timezone=_choice(
-            env, "TIMEZONE", "UTC", _timezone, "must be an IANA time zone such as Europe/Berlin"
-        ),
-        public_url=_choice(
-            env,
-            "PUBLIC_URL",
-            "http://localhost:5000",
-            lambda v: urlsplit(v).scheme in {"http", "https"} and bool(urlsplit(v).hostname),
-            "must be an http(s) URL",
-        ).rstrip("/"),
-        mail_server=_str(env, "MAIL_SERVER", "localhost"),
-        mail_port=_int(env, "MAIL_PORT", 25, 1, 65535),
-        mail_use_tls=_bool(env, "MAIL_USE_TLS", False),
-        mail_use_ssl=_bool(env, "MAIL_USE_SSL", False),
-        mail_username=env.get("MAIL_USERNAME") or None,
-        mail_password=env.get("MAIL_PASSWORD") or None,
-        mail_default_sender=_choice(
-            env,
-            "MAIL_DEFAULT_SENDER",
-            "SteamScout <alerts@localhost>",
-            lambda v: "@" in v,
-            "must be an email address",
-        ),
-        mail_timeout=_float(env, "MAIL_TIMEOUT", 30.0, 0.1, 600),
-        mail_batch_size=_int(env, "MAIL_BATCH_SIZE", 100, 1, 10000),
-        alert_stuck_after=_int(env, "ALERT_STUCK_AFTER", 900, 10, 86400 * 7),
-        alert_max_attempts=_int(env, "ALERT_MAX_ATTEMPTS", 5, 1, 100),
-        beat_lock_ttl=_int(env, "BEAT_LOCK_TTL", 10, 2, 600),
-        beat_max_loop_interval=_float(env, "BEAT_MAX_LOOP_INTERVAL", 1.0, 0.05, 300),
-        broker_visibility_timeout=_int(env, "BROKER_VISIBILITY_TIMEOUT", 7200, 5, 86400),
-        log_level=_choice(
+        "redis_ssl_cert_reqs": cert_reqs,
+        "broker_visibility_timeout": _int(env, "BROKER_VISIBILITY_TIMEOUT", 7200, 5, 86400),
+        "log_level": _choice(
             env,
             "LOG_LEVEL",
             "INFO",
             lambda v: v.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"},
             "must be DEBUG, INFO, WARNING or ERROR",
         ).upper(),
+    }
+
+
+def _http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    try:
+        _ = parts.port
+    except ValueError:
+        return False
+    return parts.scheme in {"http", "https"} and bool(parts.hostname)
+
+
+def _store(env: Mapping[str, str]) -> dict[str, Any]:
+    """Where the store is, how it is asked, and how politely."""
+    country = _choice(
+        env,
+        "STORE_COUNTRY",
+        "us",
+        lambda v: len(v) == 2 and v.isascii() and v.isalpha(),
+        "must be a two-letter country code",
+    ).lower()
+    currency = env.get("STORE_CURRENCY", "").strip().upper() or CURRENCY_BY_COUNTRY.get(country)
+    if not currency:
+        raise _fail("STORE_COUNTRY", country, "has no known currency; set STORE_CURRENCY too")
+    if len(currency) != 3 or not (currency.isascii() and currency.isalpha()):
+        raise _fail("STORE_CURRENCY", currency, "must be a three-letter ISO 4217 code")
+    store_url = _choice(
+        env,
+        "STORE_URL",
+        "https://store.steampowered.com",
+        _http_url,
+        "must be an http(s) URL such as https://store.steampowered.com",
     )
+    return {
+        "store_url": store_url.rstrip("/"),
+        "store_country": country,
+        "store_language": _choice(
+            env,
+            "STORE_LANGUAGE",
+            "english",
+            lambda v: v.isascii() and v.replace("_", "").isalpha(),
+            "must be a Steam language name such as english",
+        ),
+        "store_currency": currency,
+        "store_page_size": _int(env, "STORE_PAGE_SIZE", 100, 1, 100),
+        "store_rate_limit": _choice(
+            env,
+            "STORE_RATE_LIMIT",
+            "1/second",
+            _rate_limit,
+            "must be a rate of at least 1 per period, such as 1/second or 200/5minutes",
+        ),
+        "store_connect_timeout": _float(env, "STORE_CONNECT_TIMEOUT", 5.0, 0.1, 120),
+        "store_read_timeout": _float(env, "STORE_READ_TIMEOUT", 20.0, 0.1, 600),
+        "store_max_retries": _int(env, "STORE_MAX_RETRIES", 5, 0, 20),
+        "store_backoff_base": _float(env, "STORE_BACKOFF_BASE", 1.0, 0.0, 60),
+        "store_backoff_max": _float(env, "STORE_BACKOFF_MAX", 60.0, 0.0, 3600),
+        "store_user_agent": _str(
+            env, "STORE_USER_AGENT", "SteamScout/0.1 (price watch; +https://github.com/steamscout)"
+        ),
+        "scrape_pages_per_task": _int(env, "SCRAPE_PAGES_PER_TASK", 5, 1, 100),
+    }
+
+
+def _web(env: Mapping[str, str]) -> dict[str, Any]:
+    """The schedule's time zone and the public address links in emails point at."""
+    return {
+        "timezone": _choice(
+            env, "TIMEZONE", "UTC", _timezone, "must be an IANA time zone such as Europe/Berlin"
+        ),
+        "public_url": _choice(
+            env, "PUBLIC_URL", "http://localhost:5000", _http_url, "must be an http(s) URL"
+        ).rstrip("/"),
+    }
+
+
+def _mail(env: Mapping[str, str]) -> dict[str, Any]:
+    """Flask-Mail's settings, plus the SMTP timeout and the batch size."""
+    return {
+        "mail_server": _choice(
+            env,
+            "MAIL_SERVER",
+            "localhost",
+            lambda v: v.isascii() and " " not in v and "/" not in v,
+            "must be a host name or address",
+        ),
+        "mail_port": _int(env, "MAIL_PORT", 25, 1, 65535),
+        "mail_use_tls": _bool(env, "MAIL_USE_TLS", False),
+        "mail_use_ssl": _bool(env, "MAIL_USE_SSL", False),
+        "mail_username": env.get("MAIL_USERNAME") or None,
+        "mail_password": env.get("MAIL_PASSWORD") or None,
+        "mail_default_sender": _choice(
+            env,
+            "MAIL_DEFAULT_SENDER",
+            "SteamScout <alerts@localhost>",
+            lambda v: "@" in v and "\n" not in v and "\r" not in v,
+            "must be an email address",
+        ),
+        "mail_timeout": _float(env, "MAIL_TIMEOUT", 30.0, 0.1, 600),
+        "mail_batch_size": _int(env, "MAIL_BATCH_SIZE", 100, 1, 10000),
+    }
+
+
+def _alerts(env: Mapping[str, str]) -> dict[str, Any]:
+    """When a stuck alert is sent again, and how often an alert is tried."""
+    return {
+        "alert_stuck_after": _int(env, "ALERT_STUCK_AFTER", 900, 10, 86400 * 7),
+        "alert_max_attempts": _int(env, "ALERT_MAX_ATTEMPTS", 5, 1, 100),
+    }
+
+
+def _beat(env: Mapping[str, str]) -> dict[str, Any]:
+    """How long beat's lock lives and how often beat wakes."""
+    return {
+        "beat_lock_ttl": _int(env, "BEAT_LOCK_TTL", 10, 2, 600),
+        "beat_max_loop_interval": _float(env, "BEAT_MAX_LOOP_INTERVAL", 1.0, 0.05, 300),
+    }

@@ -10,10 +10,15 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-from scheduler.catalogue.parse import Listing, parse_listings, parse_listings_bs4
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scheduler.catalogue.parse import Listing, parse_listings  # noqa: E402
+from tests.support.bs4_parser import parse_listings_bs4  # noqa: E402
 
 RUNS = 5
 ROWS_PER_PAGE = 100

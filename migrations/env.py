@@ -5,9 +5,11 @@ from __future__ import annotations
 from logging.config import fileConfig
 
 from alembic import context
+from alembic.util import CommandError
+from sqlalchemy.exc import OperationalError
 
 import models
-from config import get_config
+from config import ConfigError, get_config, redact_url
 from models.base import make_engine
 
 alembic_config = context.config
@@ -18,7 +20,11 @@ target_metadata = models.Base.metadata
 
 
 def _url() -> str:
-    return alembic_config.attributes.get("url") or get_config().database_url
+    # Alembic prints a CommandError as one "FAILED: ..." line, where anything else is a traceback.
+    try:
+        return alembic_config.attributes.get("url") or get_config().database_url
+    except ConfigError as exc:
+        raise CommandError(f"configuration error: {exc}") from None
 
 
 def run_migrations_offline() -> None:
@@ -34,13 +40,19 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = make_engine(_url())
-    with engine.connect() as connection:
-        _run(connection)
-    engine.dispose()
+    url = _url()
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            _run(connection)
+    except OperationalError as exc:
+        first = str(exc.orig or exc).strip().splitlines()[0]
+        raise CommandError(f"cannot reach the database at {redact_url(url)}: {first}") from None
+    finally:
+        engine.dispose()
 
 
-def _run(connection) -> None:
+def _run(connection: object) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

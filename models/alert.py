@@ -9,7 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
 
-RULES = ("below", "discount", "new_low")
 ALERT_STATUSES = ("pending", "sending", "sent", "failed", "skipped")
 
 
@@ -43,7 +42,7 @@ class WatchEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
     game_id: Mapped[int] = mapped_column(ForeignKey("games.id", ondelete="CASCADE"))
-    rule: Mapped[str] = mapped_column(String(10))
+    rule: Mapped[str] = mapped_column(String(10))  # "below" | "discount" | "new_low"
     target_cents: Mapped[int | None] = mapped_column(BigInteger)
     min_discount_pct: Mapped[int | None]
     last_alert_cents: Mapped[int | None] = mapped_column(BigInteger)

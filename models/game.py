@@ -9,8 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
 
-KINDS = ("app", "sub", "bundle")
-
 
 class Game(Base):
     """A store item (app, package or bundle) with its latest known price in minor units."""
@@ -20,7 +18,7 @@ class Game(Base):
     __table_args__ = (UniqueConstraint("kind", "steam_id"), {"postgresql_with": {"fillfactor": 50}})
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(6))
+    kind: Mapped[str] = mapped_column(String(6))  # "app" | "sub" | "bundle"
     steam_id: Mapped[int] = mapped_column(BigInteger)
     title: Mapped[str] = mapped_column(String(500))
     final_cents: Mapped[int | None] = mapped_column(BigInteger)

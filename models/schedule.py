@@ -10,8 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
 
-EDIT_ACTIONS = ("seed", "add", "set", "update", "enable", "disable", "remove", "run")
-
 
 class ScheduleEntry(Base):
     """One periodic task: a crontab (five fields, app timezone) or an interval in seconds.
@@ -64,6 +62,7 @@ class ScheduleEdit(Base):
     at: Mapped[datetime]
     by: Mapped[str] = mapped_column(String(120))
     entry_name: Mapped[str] = mapped_column(String(200))
+    # "seed" | "add" | "set" | "update" | "enable" | "disable" | "remove" | "run"
     action: Mapped[str] = mapped_column(String(10))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -9,9 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
 
-RUN_STATUSES = ("running", "ok", "partial", "failed")
-PAGE_STATUSES = ("ok", "failed")
-
 
 class ScrapeRun(Base):
     """One scrape of the catalogue, from the first page to the chord's callback."""
@@ -22,6 +19,7 @@ class ScrapeRun(Base):
     task_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+    # "running" | "ok" | "partial" | "failed"
     status: Mapped[str] = mapped_column(String(10), default="running")
     total_count: Mapped[int | None]
     pages_total: Mapped[int] = mapped_column(default=0)
@@ -43,7 +41,7 @@ class ScrapePage(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("scrape_runs.id", ondelete="CASCADE"))
     start: Mapped[int]
-    status: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10))  # "ok" | "failed"
     rows_seen: Mapped[int] = mapped_column(default=0)
     rows_new: Mapped[int] = mapped_column(default=0)
     rows_changed: Mapped[int] = mapped_column(default=0)

@@ -6,12 +6,37 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import redis
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from models import Alert, AlertRun, ScrapeRun
+from models import Alert, AlertRun, ScrapeRun, get_engine
 
 QUEUES = ("celery", "scrape", "mail")
+
+
+def ping_database(timeout: float) -> bool:
+    """Return True when the database answers SELECT 1 within about timeout seconds."""
+    engine = get_engine()
+    try:
+        with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(timeout * 1000)}")
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        return False
+    return True
+
+
+def ping_redis(url: str, timeout: float) -> bool:
+    """Return True when Redis at url answers PING within timeout seconds."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        return bool(client.ping())
+    except (redis.RedisError, OSError):
+        return False
+    finally:
+        client.close()
 
 
 def broker_health(client: redis.Redis, lock_key: str) -> dict[str, Any]:
@@ -19,7 +44,7 @@ def broker_health(client: redis.Redis, lock_key: str) -> dict[str, Any]:
     holder = client.get(lock_key)
     return {
         "queues": {name: client.llen(name) for name in QUEUES},
-        "beat": holder.decode() if holder else None,
+        "beat": holder.decode() if isinstance(holder, bytes) else holder,
     }
 
 

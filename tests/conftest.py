@@ -20,28 +20,34 @@ _redis = services.private_redis_db()
 REDIS_URL = _redis.__enter__()
 _tmp = tempfile.TemporaryDirectory(prefix="scout-test-")
 SQLITE_URL = f"sqlite:///{Path(_tmp.name) / 'scout.db'}"
-os.environ.update(
-    {
-        "REDIS_URL": REDIS_URL,
-        "DATABASE_URL": SQLITE_URL,
-        "STORE_URL": "http://127.0.0.1:9",
-        "STORE_RATE_LIMIT": "1000/second",
-        "STORE_BACKOFF_BASE": "0.05",
-        "STORE_BACKOFF_MAX": "0.5",
-        "STORE_CONNECT_TIMEOUT": "2",
-        "STORE_READ_TIMEOUT": "5",
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": "9",
-        "MAIL_TIMEOUT": "5",
-        "PUBLIC_URL": "http://scout.test",
-        "MAIL_DEFAULT_SENDER": "SteamScout <alerts@scout.test>",
-    }
-)
+# The settings of this test run. In-process code gets them as a Config built from this
+# mapping (tests/support/app.py); processes the tests start (scout, celery worker and beat)
+# are entry points and read them from the environment they inherit.
+TEST_ENV = {
+    "REDIS_URL": REDIS_URL,
+    "DATABASE_URL": SQLITE_URL,
+    "STORE_URL": "http://127.0.0.1:9",
+    "STORE_RATE_LIMIT": "1000/second",
+    "STORE_BACKOFF_BASE": "0.05",
+    "STORE_BACKOFF_MAX": "0.5",
+    "STORE_CONNECT_TIMEOUT": "2",
+    "STORE_READ_TIMEOUT": "5",
+    "MAIL_SERVER": "127.0.0.1",
+    "MAIL_PORT": "9",
+    "MAIL_TIMEOUT": "5",
+    "PUBLIC_URL": "http://scout.test",
+    "MAIL_DEFAULT_SENDER": "SteamScout <alerts@scout.test>",
+}
+os.environ.update(TEST_ENV)
 
-from models.base import configure_engine, get_engine  # noqa: E402
-from scheduler.celery_app import app as celery_app  # noqa: E402
+from config import load_config  # noqa: E402
+from models.base import get_engine  # noqa: E402
+from scheduler.app import celery as celery_app  # noqa: E402
+from tests.support.app import AppUnderTest  # noqa: E402
 from tests.support.smtp import smtp_server, smtp_tls_server  # noqa: E402,F401
 from tests.support.store import small_pages, store  # noqa: E402,F401
+
+APP = AppUnderTest(load_config(TEST_ENV))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -79,22 +85,28 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def scout_app() -> Iterator[AppUnderTest]:
+    """The app under test; a test or fixture changes settings with scout_app.update(...)."""
+    yield APP
+    APP.reset()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest) -> Iterator[str]:
+def db(request: pytest.FixtureRequest, scout_app: AppUnderTest) -> Iterator[str]:
     """Each test using it runs on SQLite and on PostgreSQL, with empty tables; yields the URL."""
     url = request.getfixturevalue(
         {"sqlite": "sqlite_url", "postgresql": "postgres_url"}[request.param]
     )
-    configure_engine(url)
+    scout_app.update(database_url=url)
     services.empty_all_tables(get_engine())
     yield url
-    configure_engine(SQLITE_URL)
 
 
 @pytest.fixture
-def sqlite_db(sqlite_url: str) -> Iterator[str]:
+def sqlite_db(sqlite_url: str, scout_app: AppUnderTest) -> Iterator[str]:
     """Empty tables on the SQLite test database; yields the URL."""
-    configure_engine(sqlite_url)
+    scout_app.update(database_url=sqlite_url)
     services.empty_all_tables(get_engine())
     yield sqlite_url
 

@@ -68,3 +68,51 @@ def test_a_bad_value_fails_with_one_line_naming_the_variable(env, message):
 
 def test_the_mail_password_never_shows_in_the_config_repr():
     assert "s3cret" not in repr(load_config({"MAIL_PASSWORD": "s3cret"}))
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"DATABASE_URL": "mysql://postgres:dbpass999@db.example.com/x"},
+        {"DATABASE_URL": "postgresql://postgres:dbpass999@db.example.com:abc/x"},
+        {"REDIS_URL": "http://:dbpass999@redis.example.com"},
+        {"REDIS_URL": "redis://:dbpass999@redis.example.com:port/0"},
+    ],
+)
+def test_a_bad_url_is_named_without_its_password(env):
+    with pytest.raises(ConfigError) as info:
+        load_config(env)
+    assert "dbpass999" not in str(info.value) and "***" in str(info.value)
+
+
+def test_a_database_port_that_is_not_a_number_is_one_clear_line():
+    with pytest.raises(ConfigError) as info:
+        load_config({"DATABASE_URL": "postgresql://u@db.example.com:five/x"})
+    assert str(info.value).startswith("DATABASE_URL='postgresql://u@db.example.com:five/x'")
+    assert "bad port" in str(info.value)
+
+
+@pytest.mark.parametrize("rate", ["0/second", "0/5minutes", "-1/second"])
+def test_a_store_rate_that_would_never_let_a_request_through_is_refused(rate):
+    with pytest.raises(ConfigError) as info:
+        load_config({"STORE_RATE_LIMIT": rate})
+    assert str(info.value).startswith(f"STORE_RATE_LIMIT={rate!r}")
+
+
+def test_a_huge_pasted_value_still_fails_in_one_short_line():
+    with pytest.raises(ConfigError) as info:
+        load_config({"STORE_URL": "x" * 100_000})
+    assert len(str(info.value)) < 400 and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MAIL_SERVER", "smtp.example.com\r\nRCPT TO:<x@y>"),
+        ("MAIL_DEFAULT_SENDER", "a@b\r\nBcc: x"),
+    ],
+)
+def test_mail_settings_with_line_breaks_are_refused(name, value):
+    with pytest.raises(ConfigError) as info:
+        load_config({name: value})
+    assert str(info.value).startswith(name)

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from scheduler.beat.calls import CallRules
 from scheduler.beat.entries import in_transaction
 from scheduler.beat.timing import ScheduleError, Timing, parse_cron, parse_every
 
 T = TypeVar("T")
 
 
-def known_tasks() -> set[str]:
-    """Return every task name registered with the Celery app; raises ScheduleError if none load."""
+def call_rules() -> CallRules:
+    """Return the tasks and queues edits may use; raises ScheduleError if tasks fail to load."""
     from scheduler.celery_app import app
 
     try:
@@ -21,7 +22,7 @@ def known_tasks() -> set[str]:
         raise ScheduleError(
             f"cannot check task names: loading the task modules failed: {exc}"
         ) from None
-    return set(app.tasks)
+    return CallRules.from_app(app)
 
 
 def apply_edit(work: Callable[[Any], T]) -> tuple[T, bool]:
@@ -51,5 +52,5 @@ def timing_from(cron: str | None, every: str | None) -> Timing | None:
 def merged_options(current: Any, replacement: Any, queue: str | None, expires: int | None) -> Any:
     """Return the replacement (else current) send options with queue and expires applied."""
     options = current if replacement is None else replacement
-    extra = {k: v for k, v in (("queue", queue), ("expires", expires)) if v}
+    extra = {k: v for k, v in (("queue", queue), ("expires", expires)) if v is not None}
     return {**options, **extra} if isinstance(options, dict) and extra else options

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from models.schedule import ScheduleEntry
+from scheduler.beat.calls import CallRules, check_call
 from scheduler.beat.spec import timing_of
 from scheduler.beat.timing import Timing, next_run
 
@@ -82,6 +83,16 @@ class DueQueue:
         self.entries[fresh.name] = fresh
         self.plan(fresh)
         return fresh
+
+    def admit(self, row: ScheduleEntry, rules: CallRules) -> str | None:
+        """Merge a row beat may send and return None, or return why it may not."""
+        try:
+            # Rows stored before edits were checked may hold what send_task cannot take.
+            check_call(row.task, row.args, row.kwargs, row.options, rules)
+            self.merge(BeatEntry.from_row(row))
+        except Exception as exc:  # one bad row must not stop the others
+            return str(exc) or repr(exc)
+        return None
 
     def drop(self, name: str) -> None:
         """Forget an entry; its heap items become stale."""

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session as SessionType
 
 from models.base import Session
 from models.schedule import ScheduleEdit, ScheduleEntry
-from scheduler.beat.spec import as_spec, check_fields, set_timing
+from scheduler.beat.calls import CallRules, check_text, short
+from scheduler.beat.spec import as_spec, check_fields, check_name, set_timing
 from scheduler.beat.timing import ScheduleError, Timing, parse_timing
 
 T = TypeVar("T")
@@ -54,7 +55,8 @@ def log_edit(
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any] | None,
 ) -> ScheduleEdit:
-    """Add an edit row with the next version; the caller's commit makes it visible to beat."""
+    """Add an edit row with the next version; raises ScheduleError for a bad `by`."""
+    check_text("by", by[:120], 120)
     edit = ScheduleEdit(
         version=current_version(session) + 1,
         at=at,
@@ -71,6 +73,10 @@ def log_edit(
 
 def get_entry(session: SessionType, name: str) -> ScheduleEntry:
     """Return the entry called name; raises EntryNotFound."""
+    try:
+        check_name(name)
+    except ScheduleError:
+        raise EntryNotFound(f"no schedule entry named {short(name)}") from None
     entry = session.scalar(select(ScheduleEntry).where(ScheduleEntry.name == name))
     if entry is None:
         raise EntryNotFound(f"no schedule entry named {name!r} (see `scout schedule list`)")
@@ -83,14 +89,14 @@ def add_entry(
     spec: Mapping[str, Any],
     by: str,
     at: datetime,
-    known_tasks: Iterable[str] | None,
+    rules: CallRules | None,
     action: str = "add",
 ) -> ScheduleEntry:
     """Validate and add an entry from plain data; raises ScheduleError if the name is taken."""
     timing = parse_timing(spec.get("schedule", {}))
     args, kwargs = spec.get("args", []), spec.get("kwargs", {})
     options = spec.get("options", {})
-    check_fields(name, spec.get("task", ""), args, kwargs, options, known_tasks)
+    check_fields(name, spec.get("task", ""), args, kwargs, options, rules)
     if session.scalar(select(ScheduleEntry.id).where(ScheduleEntry.name == name)):
         raise ScheduleError(f"a schedule entry named {name!r} already exists")
     entry = ScheduleEntry(
@@ -117,14 +123,14 @@ def seed_defaults(
     defaults: Mapping[str, Mapping[str, Any]],
     by: str,
     at: datetime,
-    known_tasks: Iterable[str] | None = None,
+    rules: CallRules | None = None,
 ) -> list[str]:
     """Add the defaults that are missing; never touches existing rows. Returns names added."""
     existing = set(session.scalars(select(ScheduleEntry.name)))
     added = []
     for name, spec in defaults.items():
         if name not in existing:
-            add_entry(session, name, spec, by, at, known_tasks, action="seed")
+            add_entry(session, name, spec, by, at, rules, action="seed")
             added.append(name)
     return added
 
@@ -160,14 +166,13 @@ def update_call(
     by: str,
     at: datetime,
     changes: Mapping[str, Any],
-    known_tasks: Iterable[str] | None,
+    rules: CallRules | None,
 ) -> ScheduleEntry:
     """Change task, args, kwargs or options (validated); the entry keeps its rhythm."""
     entry = get_entry(session, name)
     before = as_spec(entry)
     merged = {key: changes.get(key, before[key]) for key in ("task", "args", "kwargs", "options")}
-    check_fields(name, merged["task"], merged["args"], merged["kwargs"], merged["options"],
-                 known_tasks)  # fmt: skip
+    check_fields(name, merged["task"], merged["args"], merged["kwargs"], merged["options"], rules)
     for key, value in merged.items():
         setattr(entry, key, value)
     entry.updated_at = at

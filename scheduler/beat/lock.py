@@ -100,9 +100,12 @@ class NudgeListener:
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
         self._pubsub: redis.client.PubSub | None = None
+        self._waiting = False
+        self._close_requested = False
 
     def wait(self, timeout: float) -> bool:
         """Block up to timeout seconds; return True if a nudge arrived."""
+        self._waiting = True
         try:
             if self._pubsub is None:
                 self._pubsub = self.client.pubsub(ignore_subscribe_messages=True)
@@ -113,15 +116,26 @@ class NudgeListener:
                 message = self._pubsub.get_message(timeout=0)
             return nudged
         except redis.RedisError:
-            self.close()
+            self._drop()
             time.sleep(timeout)
             return False
+        finally:
+            self._waiting = False
+            if self._close_requested:
+                self._drop()
 
     def close(self) -> None:
-        """Unsubscribe and drop the connection."""
+        """Unsubscribe and drop the connection (once wait() has returned, if it is running)."""
+        self._close_requested = True
+        # Beat's SIGTERM handler calls this while wait() is reading the socket: closing it
+        # under the reader turns the handler's SystemExit into "I/O operation on closed file".
+        if not self._waiting:
+            self._drop()
+
+    def _drop(self) -> None:
         if self._pubsub is not None:
+            pubsub, self._pubsub = self._pubsub, None
             try:
-                self._pubsub.close()
+                pubsub.close()
             except redis.RedisError:
                 pass
-            self._pubsub = None

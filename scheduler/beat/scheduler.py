@@ -18,24 +18,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import redis
 from celery.beat import Scheduler
+from kombu.exceptions import OperationalError
 
 from beat_schedule import DEFAULT_SCHEDULE
 from models.base import utcnow
 from models.schedule import ScheduleEntry
 from scheduler.beat import entries as store
+from scheduler.beat.calls import CallRules
 from scheduler.beat.due import BeatEntry, DueQueue
 from scheduler.beat.lock import LOCK_KEY, BeatLock, NudgeListener
+from scheduler.beat.runs import RunLog
 from scheduler.beat.timing import next_run
 
 logger = logging.getLogger(__name__)
 RETRY_SEND_AFTER = 5.0
+BROKER_ERRORS = (OperationalError, redis.RedisError, OSError)
 
 
 class DatabaseScheduler(Scheduler):
@@ -72,13 +75,17 @@ class DatabaseScheduler(Scheduler):
         self.queue = DueQueue(self.tz)
         self.version = 0
         self.active = False
-        self._unsaved: dict[str, datetime] = {}
+        self.runs = RunLog()
+        self._refused: dict[str, str] = {}
+        self.rules = CallRules()
         self._closed = False
         kwargs.pop("schedule_filename", None)
         super().__init__(app, *args, **kwargs)
 
     def setup_schedule(self) -> None:
         """Seed the defaults that are missing from the database (never overwriting edits)."""
+        # Queues are checked when an admin edits; here only what would make send_task fail.
+        self.rules = CallRules.from_app(self.app, check_queues=False)
         unknown = {spec["task"] for spec in self.defaults.values()} - set(self.app.tasks)
         if unknown:
             logger.warning("beat: default entries name unregistered tasks: %s", sorted(unknown))
@@ -118,10 +125,10 @@ class DatabaseScheduler(Scheduler):
                 self.active = True
             else:
                 self.reload_changed()
-        except Exception:
-            logger.exception("beat: could not read the schedule; trying again")
+        except Exception as exc:  # the database is unreachable: an expected failure, one line
+            logger.warning("beat: could not read the schedule (%s); trying again", exc)
             return self.max_interval
-        self._flush_unsaved()
+        self.runs.flush()
         return self.fire_due()
 
     def load_all(self) -> None:
@@ -135,7 +142,7 @@ class DatabaseScheduler(Scheduler):
         for name in set(self.queue.entries) - names:
             self.queue.drop(name)
         for row in rows:
-            self.queue.merge(BeatEntry.from_row(row))
+            self._take(row)
         self.version = version
         self.queue.compact()
         logger.info("beat: active with %d entries at schedule version %d", len(rows), version)
@@ -155,9 +162,24 @@ class DatabaseScheduler(Scheduler):
             self.queue.drop(name)
             logger.info("beat: entry %s removed", name)
         for row in rows:
-            self.queue.merge(BeatEntry.from_row(row))
-            logger.info("beat: entry %s reloaded", row.name)
+            if self._take(row):
+                logger.info("beat: entry %s reloaded", row.name)
         self.version = version
+
+    def _take(self, row: ScheduleEntry) -> bool:
+        """Plan a row if beat may send it; otherwise log one line and leave it out until edited."""
+        why = self.queue.admit(row, self.rules)
+        if why is None:
+            self._refused.pop(row.name, None)
+            return True
+        self._refuse(row.name, why)
+        return False
+
+    def _refuse(self, name: str, why: str) -> None:
+        self.queue.drop(name)
+        if self._refused.get(name) != why:
+            logger.error("beat: entry %s skipped until it is edited: %s", name, why)
+        self._refused[name] = why
 
     def fire_due(self) -> float:
         """Send every entry that is due now; return seconds until the next one (capped)."""
@@ -182,14 +204,17 @@ class DatabaseScheduler(Scheduler):
             return
         try:
             self.send(entry)
-        except Exception:
-            logger.exception(
-                "beat: could not send %s; retrying in %gs", entry.name, RETRY_SEND_AFTER
+        except BROKER_ERRORS as exc:
+            logger.warning(
+                "beat: could not send %s (%s); retrying in %gs", entry.name, exc, RETRY_SEND_AFTER
             )
             self.queue.retry_at(entry, now + timedelta(seconds=RETRY_SEND_AFTER))
             return
+        except Exception as exc:  # the entry itself is at fault: retrying cannot help
+            self._refuse(entry.name, f"could not send it: {exc!r}")
+            return
         entry.last_run_at, entry.run_count = now, entry.run_count + 1
-        self._save_run(entry.name, now)
+        self.runs.save(entry.name, now)
         self.queue.plan(entry)
 
     def _missed_deadline(self, entry: BeatEntry, now: datetime) -> bool:
@@ -216,25 +241,9 @@ class DatabaseScheduler(Scheduler):
         )
         return result.id
 
-    def _save_run(self, name: str, at: datetime) -> None:
-        try:
-            store.in_transaction(lambda s: store.record_run(s, name, at))
-        except Exception:
-            logger.exception("beat: could not store the run of %s; will retry", name)
-            self._unsaved[name] = at
-
-    def _flush_unsaved(self) -> None:
-        while self._unsaved:
-            name, at = next(iter(self._unsaved.items()))
-            try:
-                store.in_transaction(lambda s, n=name, t=at: store.record_run(s, n, t))
-            except Exception:
-                return
-            del self._unsaved[name]
-
     def sync(self) -> None:
         """Write any run the database missed."""
-        self._flush_unsaved()
+        self.runs.flush()
 
     def close(self) -> None:
         """Write pending runs and give the lock up so a standby takes over at once."""
@@ -246,8 +255,3 @@ class DatabaseScheduler(Scheduler):
         finally:
             self.lock.release()
             self.nudges.close()
-
-    def entry_snapshot(self, name: str) -> BeatEntry | None:
-        """Return a copy of the in-memory entry (for tests and the benchmark)."""
-        entry = self.queue.entries.get(name)
-        return replace(entry) if entry else None

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
 from typing import Any
 
 from models.schedule import ScheduleEntry
+from scheduler.beat.calls import CallRules, check_call, check_text
 from scheduler.beat.timing import CRON_FIELDS, ScheduleError, Timing
 
 NAME_MAX = 200
@@ -40,19 +39,15 @@ def as_spec(entry: ScheduleEntry) -> dict[str, Any]:
 
 
 def check_fields(
-    name: str, task: str, args: Any, kwargs: Any, options: Any, known_tasks: Iterable[str] | None
+    name: str, task: str, args: Any, kwargs: Any, options: Any, rules: CallRules | None
 ) -> None:
     """Raise ScheduleError unless name, task, args, kwargs and options are acceptable."""
-    if not name or len(name) > NAME_MAX or name != name.strip():
+    check_name(name)
+    check_call(task, args, kwargs, options, rules)
+
+
+def check_name(name: Any) -> None:
+    """Raise ScheduleError unless name is 1 to NAME_MAX printable characters, no outer spaces."""
+    check_text("name", name, NAME_MAX)
+    if name != name.strip():
         raise ScheduleError(f"bad name {name!r}: 1 to {NAME_MAX} characters, no outer spaces")
-    if known_tasks is not None and task not in set(known_tasks):
-        raise ScheduleError(f"unknown task {task!r}: not registered with the Celery app")
-    if not isinstance(args, list):
-        raise ScheduleError(f"bad args {args!r}: must be a JSON list")
-    for label, value in (("kwargs", kwargs), ("options", options)):
-        if not isinstance(value, dict):
-            raise ScheduleError(f"bad {label} {value!r}: must be a JSON object")
-    try:
-        json.dumps([args, kwargs, options])
-    except (TypeError, ValueError) as exc:
-        raise ScheduleError(f"args, kwargs and options must be plain JSON: {exc}") from None

@@ -36,6 +36,9 @@ _PARSERS = {
 }
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _SEARCH_DAYS = 5 * 366
+MAX_EVERY = 366 * 86400
+FIELD_MAX = 64  # the width of the cron_* columns
+_FIELD = re.compile(r"[0-9A-Za-z*/,-]+", re.ASCII)
 
 
 class ScheduleError(ValueError):
@@ -60,15 +63,21 @@ class Timing:
 def parse_every(text: str | int) -> int:
     """Return seconds for '30s', '5m', '2h', '1d' or a bare number; raises ScheduleError."""
     raw = str(text).strip().lower()
-    match = re.fullmatch(r"(\d+)\s*([smhd]?)", raw)
+    match = re.fullmatch(r"([0-9]{1,12}) *([smhd]?)", raw, re.ASCII)
+    shown = _short(text)
     if not match:
-        raise ScheduleError(
-            f"bad interval {text!r}: use a whole number with s, m, h or d, e.g. 30s"
-        )
+        raise ScheduleError(f"bad interval {shown}: use a whole number with s, m, h or d, e.g. 30s")
     seconds = int(match.group(1)) * _UNITS[match.group(2) or "s"]
     if seconds <= 0:
-        raise ScheduleError(f"bad interval {text!r}: must be positive")
+        raise ScheduleError(f"bad interval {shown}: must be positive")
+    if seconds > MAX_EVERY:
+        raise ScheduleError(f"bad interval {shown}: at most 366 days")
     return seconds
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def format_every(seconds: int | None) -> str:
@@ -84,8 +93,15 @@ def parse_cron(text: str) -> Timing:
     """Return the Timing for a five-field cron line; raises ScheduleError naming the bad field."""
     fields = tuple(str(text).split())
     if len(fields) != 5:
-        raise ScheduleError(f"bad cron {text!r}: need five fields 'minute hour dom month dow'")
+        raise ScheduleError(
+            f"bad cron {_short(text)}: need five fields 'minute hour dom month dow'"
+        )
     for name, field in zip(CRON_FIELDS, fields, strict=True):
+        if len(field) > FIELD_MAX or not _FIELD.fullmatch(field):
+            raise ScheduleError(
+                f"bad cron {name.replace('_', ' ')} field {_short(field)}: "
+                f"up to {FIELD_MAX} of 0-9, names, * / , -"
+            )
         try:
             _PARSERS[name].parse(field)
         except (ValueError, ParseException) as exc:
@@ -95,7 +111,7 @@ def parse_cron(text: str) -> Timing:
             ) from None
     timing = Timing(cron=fields)  # type: ignore[arg-type]
     if _first_run_day(_rules(fields), date(2026, 1, 1)) is None:
-        raise ScheduleError(f"bad cron {text!r}: it never runs")
+        raise ScheduleError(f"bad cron {_short(text)}: it never runs")
     return timing
 
 

@@ -2,27 +2,19 @@
 
 lxml is BeautifulSoup's own backend; the hot path uses lxml's API directly, skipping
 BeautifulSoup's object layer, which is ~15x faster (bench/parse.py: ~21,000 rows/s against
-~1,200-1,500). parse_listings_bs4 reads rows the plain BeautifulSoup way through the same
-row logic: the reference the tests hold lxml to, and the baseline the benchmark measures.
+~1,200-1,500). tests/support/bs4_parser.py reads rows the plain BeautifulSoup way through the
+same row logic (read_rows): the reference the tests hold lxml to, the benchmark's baseline.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from bs4 import (
-    BeautifulSoup,
-    MarkupResemblesLocatorWarning,
-    NavigableString,
-    Tag,
-    XMLParsedAsHTMLWarning,
-)
 from lxml import etree
 
 from scheduler.catalogue.texts import (
@@ -74,9 +66,9 @@ MAX_TOTAL = 10_000_000
 _FoundOf = Callable[[Any], dict]
 _TextOf = Callable[[Any], str]
 _SplitOf = Callable[[Any], tuple[str, str]]
-_ROW_CLASSES = frozenset({"search_result_row", "tab_item"})
-_STRUCK_TAGS = frozenset({"strike", "s", "del"})
-_PART_CLASSES = frozenset({
+ROW_CLASSES = frozenset({"search_result_row", "tab_item"})
+STRUCK_TAGS = frozenset({"strike", "s", "del"})
+PART_CLASSES = frozenset({
     "title", "tab_item_name",  # search row title / tab item title
     "search_price_discount_combined", "search_discount", "search_price",  # 2015-2022
     "discount_block", "discount_pct", "discount_original_price", "discount_final_price",  # 2023+
@@ -96,17 +88,7 @@ def parse_listings(html: str) -> tuple[list[Listing], list[str]]:
     """Return every row of a search/tab page in document order and a line per unreadable row."""
     root = _lxml_root(html)
     rows = [] if root is None else [a for a in root.iter("a") if _is_row(a.get("class"))]
-    return _read_rows(rows, _lxml_found, _lxml_text, _lxml_split_struck, html)
-
-
-def parse_listings_bs4(html: str, features: str = "html.parser") -> tuple[list[Listing], list[str]]:
-    """Return the same as parse_listings, read with BeautifulSoup (the plain, slow way)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
-        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
-        soup = BeautifulSoup(_without_lone_surrogates(html), features)
-    rows = soup.find_all("a", class_=sorted(_ROW_CLASSES))
-    return _read_rows(rows, _bs4_found, _bs4_text, _bs4_split_struck, html)
+    return read_rows(rows, _lxml_found, _lxml_text, _lxml_split_struck, html)
 
 
 def parse_search_response(body: str | bytes, start: int) -> SearchPage:
@@ -169,7 +151,7 @@ def _load_response(body: str | bytes) -> dict:
     return data
 
 
-def _without_lone_surrogates(html: str) -> str:
+def without_lone_surrogates(html: str) -> str:
     """Return html with lone surrogates (from JSON escapes) replaced; libxml2 stops at one."""
     if not html.isascii():
         try:
@@ -180,7 +162,7 @@ def _without_lone_surrogates(html: str) -> str:
 
 
 def _lxml_root(html: str) -> etree._Element | None:
-    html = _without_lone_surrogates(html)
+    html = without_lone_surrogates(html)
     try:
         return etree.fromstring(html, etree.HTMLParser(remove_comments=True, remove_pis=True))
     except ValueError:  # a str with an XML encoding declaration: hand libxml2 the bytes
@@ -195,11 +177,11 @@ def _lxml_root(html: str) -> etree._Element | None:
 
 
 def _is_row(classes: str | None) -> bool:
-    return bool(classes) and not _ROW_CLASSES.isdisjoint(classes.split())
+    return bool(classes) and not ROW_CLASSES.isdisjoint(classes.split())
 
 
 def _lxml_found(row: etree._Element) -> dict[str, etree._Element]:
-    """Return the first descendant of row carrying each of _PART_CLASSES, by class."""
+    """Return the first descendant of row carrying each of PART_CLASSES, by class."""
     found: dict[str, etree._Element] = {}
     for el in row.iterdescendants():
         classes = el.get("class")
@@ -212,7 +194,7 @@ def _lxml_found(row: etree._Element) -> dict[str, etree._Element]:
 @lru_cache(maxsize=4096)
 def _part_tokens(classes: str) -> tuple[str, ...]:
     """Return the tokens we look for in a class attribute (the same few strings recur per row)."""
-    return tuple(token for token in classes.split() if token in _PART_CLASSES)
+    return tuple(token for token in classes.split() if token in PART_CLASSES)
 
 
 def _lxml_text(el: etree._Element | None) -> str:
@@ -228,7 +210,7 @@ def _lxml_split_struck(el: etree._Element | None) -> tuple[str, str]:
         if node.text:
             out.append(node.text)
         for child in node:
-            walk(child, struck if child.tag in _STRUCK_TAGS else out)
+            walk(child, struck if child.tag in STRUCK_TAGS else out)
             if child.tail:
                 out.append(child.tail)
 
@@ -237,39 +219,14 @@ def _lxml_split_struck(el: etree._Element | None) -> tuple[str, str]:
     return "".join(kept), "".join(struck)
 
 
-def _bs4_found(row: Tag) -> dict[str, Tag]:
-    """Return the first descendant of row carrying each of _PART_CLASSES, by class."""
-    found = {name: row.find(class_=name) for name in _PART_CLASSES}
-    return {name: tag for name, tag in found.items() if tag is not None}
-
-
-def _bs4_text(tag: Tag | None) -> str:
-    return "" if tag is None else tag.get_text()
-
-
-def _bs4_split_struck(tag: Tag | None) -> tuple[str, str]:
-    """Return (text outside struck-through tags, text inside them)."""
-    kept: list[str] = []
-    struck: list[str] = []
-    for string in [] if tag is None else tag.find_all(string=True):
-        if type(string) is NavigableString:  # not comments, CDATA or doctypes
-            (struck if _bs4_is_struck(string, tag) else kept).append(str(string))
-    return "".join(kept), "".join(struck)
-
-
-def _bs4_is_struck(string: NavigableString, top: Tag) -> bool:
-    for parent in string.parents:
-        if parent is top:
-            return False
-        if parent.name in _STRUCK_TAGS:
-            return True
-    return False
-
-
-def _read_rows(
+def read_rows(
     rows: list, found_of: _FoundOf, text: _TextOf, split_struck: _SplitOf, html: str
 ) -> tuple[list[Listing], list[str]]:
-    """Return the rows' Listings and a line per row without one; drop a row the page cut off."""
+    """Return the rows' Listings and a line per row without one; drop a row the page cut off.
+
+    Rows may be lxml elements or BeautifulSoup tags (tests/support/bs4_parser.py): the three
+    functions read a row's parts, an element's text, and its text in and out of struck tags.
+    """
     results = [_read_row(r, found_of(r), text, split_struck, n) for n, r in enumerate(rows, 1)]
     bad_rows: list[str] = []
     if results and _ends_inside_row(html):

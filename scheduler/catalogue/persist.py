@@ -16,11 +16,9 @@ from datetime import datetime
 from operator import attrgetter, itemgetter
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from models.game import PriceChange
 from scheduler.catalogue.parse import Listing
 from scheduler.catalogue.statements import (
     FIELDS,
@@ -111,29 +109,3 @@ def _apply_postgresql(conn: Connection, rows: list[Row], params: dict) -> tuple[
         return new, 0
     conn.execute(touch, params)
     return new, conn.execute(change, params).scalar_one()
-
-
-def lowest_price(session: Session, game_id: int) -> tuple[int, datetime] | None:
-    """Return the lowest paid price ever seen for a game and when it was first at it, or None."""
-    row = session.execute(
-        select(PriceChange.final_cents, PriceChange.observed_at)
-        .where(
-            PriceChange.game_id == game_id,
-            PriceChange.final_cents.is_not(None),
-            PriceChange.is_free.is_(False),
-        )
-        .order_by(PriceChange.final_cents, PriceChange.observed_at)
-        .limit(1)
-    ).first()
-    return None if row is None else (row[0], row[1])
-
-
-def price_history_for(session: Session, game_id: int) -> list[PriceChange]:
-    """Return a game's recorded prices, oldest first."""
-    return list(
-        session.scalars(
-            select(PriceChange)
-            .where(PriceChange.game_id == game_id)
-            .order_by(PriceChange.observed_at, PriceChange.id)
-        )
-    )

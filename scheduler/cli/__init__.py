@@ -22,7 +22,8 @@ COMMAND_MODULES = [
     "scheduler.cli.watch",
     "scheduler.cli.parse_page",
     "scheduler.cli.schedule",
-    "storesim.cli",
+    "scheduler.cli.store_sim",
+    "scheduler.cli.migrate",
     "scheduler.cli.status",
 ]
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,7 +17,8 @@ from zoneinfo import ZoneInfo
 
 from scheduler.beat import entries as store
 from scheduler.beat import view
-from scheduler.beat.admin import apply_edit, known_tasks, merged_options, timing_from
+from scheduler.beat.admin import apply_edit, call_rules, merged_options, timing_from
+from scheduler.beat.calls import check_call, parse_json_text
 from scheduler.beat.timing import ScheduleError, Timing, parse_every
 from scheduler.cli.output import CLIError, print_json, print_table
 
@@ -67,32 +67,25 @@ def _schedule_and_call_options(parser: argparse.ArgumentParser, adding: bool) ->
     group.add_argument("--cron", metavar='"m h dom mon dow"', help="crontab in the app timezone")
     group.add_argument("--every", metavar="INTERVAL", help="interval such as 30s, 5m, 2h")
     parser.add_argument("--task", required=adding, help="registered task name")
-    parser.add_argument(
-        "--args", type=_json_arg, default=[] if adding else None, help="JSON list of arguments"
-    )
-    parser.add_argument(
-        "--kwargs",
-        type=_json_arg,
-        default={} if adding else None,
-        help="JSON object of keyword arguments",
-    )
-    parser.add_argument("--options", type=_json_arg, help="JSON object of send options")
+    parser.add_argument("--args", help="JSON list of arguments")
+    parser.add_argument("--kwargs", help="JSON object of keyword arguments")
+    parser.add_argument("--options", help="JSON object of send options")
     parser.add_argument("--queue", help="queue to send to (default: the task's route)")
-    parser.add_argument("--expires", type=_every_arg, help="drop a run not started in time")
+    parser.add_argument("--expires", help="drop a run not started in time, e.g. 5m")
 
 
-def _json_arg(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"not valid JSON ({exc.msg}): {text!r}") from None
-
-
-def _every_arg(text: str) -> int:
-    try:
-        return parse_every(text)
-    except ScheduleError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+def _parse_call(args: argparse.Namespace) -> None:
+    """Replace the JSON and interval texts on args by their values; raises CLIError."""
+    with _plainly():
+        for label in ("args", "kwargs", "options"):
+            text = getattr(args, label)
+            if text is not None:
+                try:
+                    setattr(args, label, parse_json_text(text))
+                except ScheduleError as exc:
+                    raise ScheduleError(f"bad --{label}: {exc}") from None
+        if args.expires is not None:
+            args.expires = parse_every(args.expires)
 
 
 @contextmanager
@@ -196,35 +189,37 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 def cmd_add(args: argparse.Namespace) -> int:
     """Add an entry after checking the task, the schedule and the JSON fields."""
+    _parse_call(args)
     timing = _timing(args)
     options = _options(args, {})
     spec = {
         "task": args.task,
         "schedule": timing.as_spec(),
-        "args": args.args,
-        "kwargs": args.kwargs,
+        "args": [] if args.args is None else args.args,
+        "kwargs": {} if args.kwargs is None else args.kwargs,
         "options": options,
         "enabled": not args.disabled,
     }
     with _plainly():
-        known = known_tasks()
-    entry = _edit(lambda s: store.add_entry(s, args.name, spec, _by(args), _now(), known))
+        rules = call_rules()
+    entry = _edit(lambda s: store.add_entry(s, args.name, spec, _by(args), _now(), rules))
     print(view.confirmation(entry, f"added: {args.task}, {timing}", _tz()))
     return 0
 
 
 def cmd_set(args: argparse.Namespace) -> int:
     """Change the schedule (re-anchored: counted from now) and/or the task, args and options."""
+    _parse_call(args)
     timing = _timing(args)
     call = {k: getattr(args, k) for k in CALL_FIELDS if getattr(args, k) is not None}
-    changes_options = args.options is not None or args.queue or args.expires
+    changes_options = args.options is not None or args.queue is not None or args.expires
     if timing is None and not call and not changes_options:
         raise CLIError(
             "nothing to change: give --cron or --every, or --task, --args, --kwargs, "
             "--options, --queue or --expires"
         )
     with _plainly():
-        known = known_tasks() if "task" in call else None
+        rules = call_rules() if call or changes_options else None
 
     def work(session: Any) -> Any:
         entry = store.get_entry(session, args.name)
@@ -232,7 +227,7 @@ def cmd_set(args: argparse.Namespace) -> int:
             store.edit_entry(session, args.name, _by(args), _now(), timing=timing)
         if call or changes_options:
             call["options"] = _options(args, entry.options)
-            store.update_call(session, args.name, _by(args), _now(), call, known)
+            store.update_call(session, args.name, _by(args), _now(), call, rules)
         return entry
 
     what = ", ".join([f"schedule {timing}"] * bool(timing) + sorted(call))
@@ -258,10 +253,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Send the entry's task now (from this process) and log who did it."""
     from scheduler.cli.services import send_task
 
+    with _plainly():
+        rules = call_rules()
     with _reading() as session:
         entry = store.get_entry(session, args.name)
-        task, call_args = entry.task, list(entry.args)
-        options = {**entry.options, "kwargs": dict(entry.kwargs)}
+        task, call_args, kwargs = entry.task, entry.args, entry.kwargs
+        # A row stored before edits were checked must not reach send_task unchecked.
+        check_call(task, call_args, kwargs, entry.options, rules)
+        options = {**entry.options, "kwargs": dict(kwargs)}
     result = send_task(task, *call_args, **options)
     after = {"task": task, "task_id": result.id}
     _edit(lambda s: store.log_edit(s, args.name, "run", _by(args), _now(), None, after))

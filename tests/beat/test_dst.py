@@ -18,6 +18,7 @@ import redis
 from scheduler.beat import entries as store
 from scheduler.beat.scheduler import DatabaseScheduler
 from scheduler.celery_app import app
+from tests.support.beat import entry_snapshot
 
 LAG = timedelta(seconds=0.5)  # beat sends a little after the due instant, as it does for real
 
@@ -49,7 +50,7 @@ def run_beat(zone: str, start: datetime, end: datetime, lock_key: str) -> dict[s
         while now < end:
             beat.tick_once()
             for name, runs in seen.items():
-                last = beat.entry_snapshot(name).last_run_at
+                last = entry_snapshot(beat, name).last_run_at
                 if last and (not runs or runs[-1] != last):
                     runs.append(last)
             now += beat.queue.seconds_to_next(now) * timedelta(seconds=1) + LAG

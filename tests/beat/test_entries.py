@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from beat_schedule import DEFAULT_SCHEDULE
 from models import ScheduleEdit, ScheduleEntry, Session
 from scheduler.beat import entries as store
+from scheduler.beat.calls import CallRules
 from scheduler.beat.spec import check_fields
 from scheduler.beat.timing import ScheduleError, parse_timing
 from scheduler.celery_app import app
@@ -44,9 +45,11 @@ def test_every_default_entry_is_valid_plain_data_with_queue_and_expiry() -> None
         "scheduler.tasks.alerts.requeue_stuck_alerts",
     }
     assert wanted <= {spec["task"] for spec in DEFAULT_SCHEDULE.values()}
+    app.loader.import_default_modules()
+    rules = CallRules.from_app(app)  # the worker's queues and the tasks' signatures too
     for name, spec in DEFAULT_SCHEDULE.items():
         parse_timing(spec["schedule"])
-        check_fields(name, spec["task"], spec["args"], spec["kwargs"], spec["options"], None)
+        check_fields(name, spec["task"], spec["args"], spec["kwargs"], spec["options"], rules)
         assert {"queue", "expires"} <= set(spec["options"]), name
 
 
@@ -81,7 +84,7 @@ def test_a_bad_entry_is_refused_and_nothing_is_stored(db: str, change: dict, mes
     with pytest.raises(ScheduleError, match=message):
         store.in_transaction(
             lambda s: store.add_entry(
-                s, "bad", {**PROBE, **change}, "al", T0, {"celery.backend_cleanup"}
+                s, "bad", {**PROBE, **change}, "al", T0, CallRules.from_app(app, check_queues=False)
             )
         )
     with Session() as session:

@@ -104,3 +104,26 @@ def test_a_burst_of_nudges_is_one_wake_up(redis_client):
     assert listener.wait(1)
     assert not listener.wait(0.1)
     listener.close()
+
+
+def test_closing_the_listener_from_a_signal_handler_mid_wait_lets_systemexit_through(
+    redis_client,
+):
+    import signal
+
+    listener = NudgeListener(redis_client)
+    listener.wait(0.01)  # subscribed; the next wait blocks reading the socket
+
+    def stop(signum: int, frame: object) -> None:  # what celery beat's SIGTERM handler does
+        listener.close()
+        raise SystemExit()
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        with pytest.raises(SystemExit):
+            listener.wait(3)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert listener._pubsub is None  # closed once the read unwound

@@ -16,6 +16,7 @@ from scheduler.beat import entries as store
 from scheduler.beat.scheduler import DatabaseScheduler
 from scheduler.beat.timing import parse_timing
 from scheduler.celery_app import app
+from tests.support.beat import entry_snapshot
 
 T0 = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
 
@@ -134,7 +135,7 @@ def test_a_cron_run_missed_while_down_fires_once_within_the_starting_deadline(
     beat.tick_once()
     beat.tick_once()
     assert sends(redis_client, queue) == 1
-    assert beat.entry_snapshot("hourly").due_at == T0 + timedelta(hours=3)
+    assert entry_snapshot(beat, "hourly").due_at == T0 + timedelta(hours=3)
 
 
 def test_a_cron_run_missed_past_the_starting_deadline_is_skipped(
@@ -145,7 +146,7 @@ def test_a_cron_run_missed_past_the_starting_deadline_is_skipped(
     beat = make_beat(clock)
     beat.tick_once()
     assert sends(redis_client, queue) == 0
-    assert beat.entry_snapshot("daily").due_at == datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    assert entry_snapshot(beat, "daily").due_at == datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
 
 def test_an_edit_never_makes_an_entry_fire_at_once(db, redis_client, queue, make_beat):
@@ -167,18 +168,19 @@ def test_an_edit_never_makes_an_entry_fire_at_once(db, redis_client, queue, make
     assert sends(redis_client, queue) == 2
 
 
-def test_an_args_edit_keeps_the_entry_s_rhythm(db, redis_client, queue, make_beat):
+def test_an_options_edit_keeps_the_entry_s_rhythm(db, redis_client, queue, make_beat):
     clock = FrozenClock(T0 + timedelta(seconds=60))
     add("probe", {"every": 60}, queue, T0)
     beat = make_beat(clock)
     beat.tick_once()
     clock.advance(seconds=10)
+    options = {"queue": queue, "expires": 30}
     store.in_transaction(
-        lambda s: store.update_call(s, "probe", "al", clock.at, {"args": [1]}, None)
+        lambda s: store.update_call(s, "probe", "al", clock.at, {"options": options}, None)
     )
     beat.tick_once()
-    assert beat.entry_snapshot("probe").args == [1]
-    assert beat.entry_snapshot("probe").due_at == T0 + timedelta(seconds=120)
+    assert entry_snapshot(beat, "probe").options == options
+    assert entry_snapshot(beat, "probe").due_at == T0 + timedelta(seconds=120)
     assert sends(redis_client, queue) == 1
 
 
@@ -193,7 +195,7 @@ def test_a_reload_never_moves_the_last_run_back(db, redis_client, queue, make_be
     clock.advance(seconds=1)
     beat.tick_once()
     assert sends(redis_client, queue) == 1
-    assert beat.entry_snapshot("probe").last_run_at == T0 + timedelta(seconds=60)
+    assert entry_snapshot(beat, "probe").last_run_at == T0 + timedelta(seconds=60)
 
 
 def test_a_disabled_entry_never_fires_and_re_enabling_does_not_fire_at_once(
@@ -227,7 +229,7 @@ def test_a_removed_entry_stops_firing(db, redis_client, queue, make_beat):
     clock.advance(seconds=600)
     beat.tick_once()
     assert sends(redis_client, queue) == 0
-    assert beat.entry_snapshot("probe") is None
+    assert entry_snapshot(beat, "probe") is None
 
 
 def test_only_the_lock_holder_fires_and_the_standby_takes_over_when_it_dies(
@@ -279,3 +281,45 @@ def test_beat_seeds_missing_defaults_on_start_but_its_lazy_banner_instance_touch
     with Session() as session:
         assert [e.name for e in store.all_entries(session)] == ["probe"]
         assert store.edit_history(session)[0].action == "seed"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"options": {"headers": "x"}},
+        {"options": {"countdown": "abc"}},
+        {"options": {"retry": False, "producer": 1}},
+        {"options": {"args": [1]}},
+        {"args": [1]},  # celery.backend_cleanup takes none
+        {"task": "celery.starmap", "kwargs": {"task": {}, "it": []}},
+        {"args": {"not": "a list"}},
+    ],
+)
+def test_an_entry_stored_unchecked_is_skipped_with_one_line_and_the_rest_still_fire(
+    db, redis_client, queue, make_beat, caplog, bad
+):
+    clock = FrozenClock(T0 + timedelta(seconds=60))
+    add("good", {"every": 60}, queue, T0)
+    add("bad", {"every": 60}, queue, T0)
+    with Session.begin() as session:  # what an edit could store before the checks existed
+        row = store.get_entry(session, "bad")
+        for key, value in {"options": {"queue": queue}, **bad}.items():
+            setattr(row, key, value)
+    beat = make_beat(clock)
+    with caplog.at_level("INFO", logger="scheduler.beat.scheduler"):
+        for _ in range(5):
+            beat.tick_once()
+            clock.advance(seconds=61)
+    skipped = [r for r in caplog.records if "bad skipped" in r.getMessage()]
+    assert len(skipped) == 1 and skipped[0].exc_info is None
+    assert not [r for r in caplog.records if r.exc_info]  # no traceback, no retry loop
+    assert sends(redis_client, queue) == 5  # the good entry, once per tick
+    with Session.begin() as session:  # the admin fixes it; beat takes it back
+        store.update_call(
+            session, "bad", "al", clock.at, {**PROBE_CALL, "options": {"queue": queue}}, None
+        )
+    beat.tick_once()
+    assert entry_snapshot(beat, "bad") is not None
+
+
+PROBE_CALL = {"task": "celery.backend_cleanup", "args": [], "kwargs": {}}

@@ -15,10 +15,10 @@ from scheduler.catalogue.parse import (
     ParseError,
     SearchPage,
     parse_listings,
-    parse_listings_bs4,
     parse_search_response,
 )
 from scheduler.catalogue.texts import parse_price_text
+from tests.support.bs4_parser import parse_listings_bs4
 
 CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "steam-captures"
 EXPECTED = sorted(CAPTURES.glob("*.expected.json")) if CAPTURES.is_dir() else []

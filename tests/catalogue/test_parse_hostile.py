@@ -19,12 +19,12 @@ from scheduler.catalogue.parse import (
     Listing,
     ParseError,
     parse_listings,
-    parse_listings_bs4,
     parse_search_html,
     parse_search_response,
 )
 from scheduler.catalogue.texts import MAX_CENTS, MAX_ID, clean_title, parse_price_text
 from tests.catalogue.test_parse import discount_block, new_row, old_row, page, response
+from tests.support.bs4_parser import parse_listings_bs4
 
 BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 

@@ -11,8 +11,8 @@ from sqlalchemy import event, func, select
 from models.base import Session, get_engine
 from models.game import Game
 from models.scrape import ScrapeRun
-from scheduler.catalogue.persist import UpsertResult, lowest_price, upsert_listings
-from tests.support.listings import game, history, history_count, listing, upsert
+from scheduler.catalogue.persist import UpsertResult, upsert_listings
+from tests.support.listings import game, history, history_count, listing, lowest_price, upsert
 
 T0 = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
 T1 = T0 + timedelta(hours=6)

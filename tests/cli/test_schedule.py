@@ -8,10 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from celery.result import AsyncResult
 from sqlalchemy import func, select
 
 from models import ScheduleEdit, ScheduleEntry, Session
 from scheduler.beat.lock import NUDGE_CHANNEL
+from scheduler.celery_app import app as celery_app
 from scheduler.cli import main
 
 ADD = [
@@ -23,7 +25,7 @@ ADD = [
     "--every",
     "30s",
     "--queue",
-    "probe-cli",
+    "celery",
     "--by",
     "alice",
 ]
@@ -33,7 +35,7 @@ ADD = [
 def client(redis_client: redis.Redis) -> Iterator[redis.Redis]:
     connection = redis_client
     yield connection
-    connection.delete("probe-cli", "_kombu.binding.probe-cli")
+    connection.delete("celery")
 
 
 def scout(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -75,7 +77,7 @@ def test_list_shows_each_entry_in_words_with_next_run_and_run_count(db, capsys):
     ]
     assert rows[0]["next_run"].endswith("02:00:00+00:00")
     shown = json.loads(scout(capsys, "schedule", "show", "probe", "--json")[1])
-    assert shown["options"] == {"queue": "probe-cli"} and shown["schedule"] == "every 30s"
+    assert shown["options"] == {"queue": "celery"} and shown["schedule"] == "every 30s"
 
 
 @pytest.mark.parametrize(
@@ -106,23 +108,90 @@ def test_a_bad_edit_gets_one_clear_line_and_stores_nothing(db, capsys, argv, mes
     assert counts() == before
 
 
-def test_bad_json_is_refused_by_the_parser_before_anything_is_stored(db, capsys):
-    with pytest.raises(SystemExit):
-        main(
-            [
-                "schedule",
-                "add",
-                "x",
-                "--task",
-                "celery.backend_cleanup",
-                "--every",
-                "5s",
-                "--args",
-                "{x",
-            ]
-        )
-    assert "not valid JSON" in capsys.readouterr().err
+CLEANUP = ["--task", "celery.backend_cleanup", "--every", "5s"]
+REFUSED_CALLS = [
+    (["--options", '{"args": [1]}'], "bad option 'args'"),
+    (["--options", '{"retry": false}'], "bad option 'retry'"),
+    (["--options", '{"producer": 1}'], "bad option 'producer'"),
+    (["--options", '{"headers": "x"}'], "bad option 'headers'"),
+    (["--options", '{"countdown": "abc"}'], "bad countdown 'abc'"),
+    (["--options", '{"countdown": 1e999}'], "NaN and Infinity"),
+    (["--options", '{"countdown": 7200}'], "bad countdown 7200"),
+    (["--options", '{"priority": 10}'], "bad priority 10"),
+    (["--options", '{"priority": true}'], "must be a whole number"),
+    (["--options", '{"expires": 0}'], "bad expires 0"),
+    (["--options", '{"soft_time_limit": 60, "time_limit": 30}'], "shorter than time_limit"),
+    (["--options", '{"queue": "nosuchqueue"}'], "no worker consumes it"),
+    (["--queue", "nosuchqueue"], "no worker consumes it"),
+    (["--queue", ""], "bad queue ''"),
+    (["--options", "[1]"], "must be a JSON object"),
+    (["--args", "[NaN]"], "NaN is not a JSON number"),
+    (["--args", "[Infinity]"], "Infinity is not a JSON number"),
+    (["--args", "{x"], "not valid JSON"),
+    (["--args", "[" * 5000], "not valid JSON"),
+    (["--args", "[" * 20 + "]" * 20], "nested deeper"),
+    (["--args", json.dumps(["x" * 20_000])], "at most 10000"),
+    (["--args", r'["\ud800"]'], "not valid Unicode"),
+    (["--args", "[1]"], "does not take these arguments"),
+    (["--kwargs", '{"x": 1}'], "does not take these arguments"),
+    (["--expires", "soon"], "bad interval 'soon'"),
+]
+
+
+@pytest.mark.parametrize(("extra", "message"), REFUSED_CALLS)
+def test_a_bad_call_on_add_gets_one_clear_line_and_stores_nothing(db, capsys, extra, message):
+    status, out, err = scout(capsys, "schedule", "add", "x", *CLEANUP, *extra)
+    assert (status, out) == (1, "")
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err, err
     assert counts() == (0, 0)
+
+
+@pytest.mark.parametrize(("extra", "message"), REFUSED_CALLS)
+def test_a_bad_call_on_set_gets_one_clear_line_and_changes_nothing(db, capsys, extra, message):
+    scout(capsys, *ADD)
+    before = (counts(), scout(capsys, "schedule", "show", "probe", "--json")[1])
+    status, out, err = scout(capsys, "schedule", "set", "probe", *extra)
+    assert (status, out) == (1, "")
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err, err
+    assert (counts(), scout(capsys, "schedule", "show", "probe", "--json")[1]) == before
+
+
+@pytest.mark.parametrize(
+    "task", ["celery.starmap", "celery.chord", "celery.ping", "scheduler.tasks.nope"]
+)
+def test_only_the_service_s_own_tasks_and_backend_cleanup_may_be_scheduled(db, capsys, task):
+    status, _, err = scout(
+        capsys, "schedule", "add", "x", "--task", task, "--every", "5s",
+        "--kwargs", '{"task": {}, "it": []}',
+    )  # fmt: skip
+    assert status == 1 and f"unknown task {task!r}" in err and err.count("\n") == 1
+    assert counts() == (0, 0)
+
+
+def test_a_task_s_own_arguments_and_every_known_option_are_accepted(db, capsys):
+    options = {"queue": "mail", "expires": 600, "priority": 3, "countdown": 1.5,
+               "soft_time_limit": 60, "time_limit": 90}  # fmt: skip
+    status, out, err = scout(
+        capsys, "schedule", "add", "send", "--task", "scheduler.tasks.alerts.send_digests",
+        "--every", "1h", "--args", "[1]", "--kwargs", '{"subscriber_ids": [2, 3]}',
+        "--options", json.dumps(options),
+    )  # fmt: skip
+    assert (status, err) == (0, "") and "added" in out
+    shown = json.loads(scout(capsys, "schedule", "show", "send", "--json")[1])
+    assert (shown["args"], shown["kwargs"], shown["options"]) == (
+        [1],
+        {"subscriber_ids": [2, 3]},
+        options,
+    )
+
+
+def test_run_refuses_an_entry_stored_with_bad_options_before_these_checks(db, capsys, client):
+    scout(capsys, *ADD)
+    with Session.begin() as session:  # what an edit could store before the checks existed
+        session.scalars(select(ScheduleEntry)).one().options = {"headers": "x", "retry": False}
+    status, out, err = scout(capsys, "schedule", "run", "probe")
+    assert (status, out) == (1, "") and "bad option 'headers'" in err and err.count("\n") == 1
+    assert client.llen("celery") == 0
 
 
 def test_every_edit_is_in_the_history_with_who_and_what_changed(db, capsys):
@@ -156,11 +225,12 @@ def test_an_edit_nudges_beat_through_redis_after_it_commits(db, capsys, client):
     assert message is not None and message["channel"] == NUDGE_CHANNEL.encode()
 
 
-def test_run_sends_the_task_now_and_logs_it_without_touching_the_rhythm(db, capsys, client):
+def test_run_sends_the_task_now_and_logs_it_without_touching_the_rhythm(db, capsys, client, worker):
     scout(capsys, *ADD)
     status, out, _ = scout(capsys, "schedule", "run", "probe", "--by", "erin")
     assert status == 0 and "sent now" in out
-    assert client.llen("probe-cli") == 1
+    task_id = out.strip().removesuffix(")").rsplit(" ", 1)[-1]
+    assert AsyncResult(task_id, app=celery_app).get(timeout=20) is None  # the worker ran it
     edit = json.loads(scout(capsys, "schedule", "history", "probe", "--json")[1])[0]
     assert (edit["action"], edit["by"], edit["after"]["task"]) == (
         "run",
@@ -174,13 +244,19 @@ def test_run_sends_the_task_now_and_logs_it_without_touching_the_rhythm(db, caps
 def test_set_changes_args_and_queue_without_touching_the_schedule(db, capsys):
     scout(capsys, *ADD)
     before = json.loads(scout(capsys, "schedule", "show", "probe", "--json")[1])
-    status, out, _ = scout(capsys, "schedule", "set", "probe", "--args", "[7]", "--queue", "q2")
-    assert status == 0 and "changed: args" in out
+    status, out, _ = scout(
+        capsys, "schedule", "set", "probe", "--kwargs", "{}", "--queue", "scrape"
+    )
+    assert status == 0 and "changed: kwargs" in out
     after = json.loads(scout(capsys, "schedule", "show", "probe", "--json")[1])
-    assert (after["args"], after["options"]) == ([7], {"queue": "q2"})
+    assert (after["kwargs"], after["options"]) == ({}, {"queue": "scrape"})
     assert (after["schedule"], after["anchored_at"]) == (before["schedule"], before["anchored_at"])
     edit = json.loads(scout(capsys, "schedule", "history", "probe", "--json")[1])[0]
-    assert (edit["action"], edit["before"]["args"], edit["after"]["args"]) == ("update", [], [7])
+    assert (edit["action"], edit["before"]["options"], edit["after"]["options"]) == (
+        "update",
+        {"queue": "celery"},
+        {"queue": "scrape"},
+    )
 
 
 def test_history_summaries_say_what_changed_in_one_line() -> None:

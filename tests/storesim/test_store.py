@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import requests
@@ -257,6 +259,23 @@ def test_the_store_sim_command_prints_its_url_and_stops_on_sigterm() -> None:
         assert url.startswith("http://127.0.0.1:")
         body = requests.get(f"{url}/search/results/?infinite=1&count=5", timeout=5).json()
         assert body["total_count"] == 50 and "discount_block" in body["results_html"]
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()
+        proc.communicate(timeout=10)
+
+
+def test_the_development_install_serves_scout_store_sim_from_any_folder(tmp_path) -> None:
+    # The console script, not the checkout on sys.path: storesim is installed beside scout.
+    scout = Path(sys.executable).parent / "scout"
+    args = [str(scout), "store-sim", "--games", "20", "--port", "0"]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        url = proc.stdout.readline().rsplit(" at ", 1)[1].strip()
+        assert requests.get(f"{url}/search/results/?infinite=1", timeout=5).json()["total_count"]
+        assert requests.get(f"{url}/_sim/stats", timeout=5).status_code == 200
         proc.terminate()
         assert proc.wait(timeout=10) == 0
     finally:

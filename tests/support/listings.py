@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session as OrmSession
 
 from models.base import Session
 from models.game import Game, PriceChange
 from scheduler.catalogue.parse import Listing
-from scheduler.catalogue.persist import UpsertResult, price_history_for, upsert_listings
+from scheduler.catalogue.persist import UpsertResult, upsert_listings
 
 
 def listing(
@@ -51,6 +52,32 @@ def game(steam_id: int, kind: str = "app") -> Game:
         return session.scalars(
             select(Game).where(Game.kind == kind, Game.steam_id == steam_id)
         ).one()
+
+
+def price_history_for(session: OrmSession, game_id: int) -> list[PriceChange]:
+    """Return a game's recorded prices, oldest first."""
+    return list(
+        session.scalars(
+            select(PriceChange)
+            .where(PriceChange.game_id == game_id)
+            .order_by(PriceChange.observed_at, PriceChange.id)
+        )
+    )
+
+
+def lowest_price(session: OrmSession, game_id: int) -> tuple[int, datetime] | None:
+    """Return the lowest paid price ever seen for a game and when it was first at it, or None."""
+    row = session.execute(
+        select(PriceChange.final_cents, PriceChange.observed_at)
+        .where(
+            PriceChange.game_id == game_id,
+            PriceChange.final_cents.is_not(None),
+            PriceChange.is_free.is_(False),
+        )
+        .order_by(PriceChange.final_cents, PriceChange.observed_at)
+        .limit(1)
+    ).first()
+    return None if row is None else (row[0], row[1])
 
 
 def history(steam_id: int, kind: str = "app") -> list[PriceChange]:

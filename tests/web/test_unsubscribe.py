@@ -13,14 +13,13 @@ from sqlalchemy import select
 from models import Alert, Game, PriceChange, Session, Subscriber, utcnow
 from scheduler.alerts.watchlist import subscribe
 from scheduler.tasks.alerts import send_digests
-from scheduler.web.app import create_app
 from tests.alerts.test_delivery import add_game, add_pending_alert, run_check, watch
 
 
 @pytest.fixture
-def client() -> FlaskClient:
-    """A test client of the web app."""
-    return create_app().test_client()
+def client(scout_app) -> FlaskClient:
+    """A test client of the web app, on the database of the test."""
+    return scout_app.app.test_client()
 
 
 def new_subscriber(email: str = "ann@example.com") -> tuple[int, str]:
@@ -34,11 +33,6 @@ def unsubscribed_at(subscriber_id: int) -> datetime | None:
     """Return when the subscriber unsubscribed, or None."""
     with Session() as session:
         return session.get_one(Subscriber, subscriber_id).unsubscribed_at
-
-
-def test_health_check_says_ok(client):
-    response = client.get("/healthz")
-    assert (response.status_code, response.text) == (200, "ok\n")
 
 
 def test_get_shows_a_confirmation_button_and_changes_nothing(db, client):

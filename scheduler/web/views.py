@@ -1,22 +1,23 @@
-"""The web process: one-click unsubscribe (RFC 8058) and a health check.
+"""The web pages: one-click unsubscribe (RFC 8058) and a health check, as one blueprint.
 
-Serve it with `flask --app scheduler.web.app run` locally; in production with gunicorn
-(`gunicorn scheduler.web.app:app`), see the Procfile.
+scheduler.app.create_app registers it; the web process serves it through scheduler.web.wsgi.
 """
 
 from __future__ import annotations
 
 import re
 
-from flask import Flask, Response, render_template
+from flask import Blueprint, Response, render_template
 from sqlalchemy import select
 
-from config import get_config
 from models import Session, Subscriber
-from models.base import configure_engine, get_engine
 from scheduler.alerts.watchlist import unsubscribe
+from scheduler.app import current_config
+from scheduler.health import ping_database, ping_redis
 
+web = Blueprint("web", __name__, template_folder="templates")
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+HEALTH_TIMEOUT = 2.0  # seconds: a health check must answer before the router gives up
 
 
 def _not_found() -> Response:
@@ -60,21 +61,21 @@ def do_unsubscribe(token: str) -> Response | str:
 
 
 def healthz() -> Response:
-    """Return 200 'ok' while the process serves requests."""
+    """Return 200 'ok' when the database and Redis both answer, else 503 naming which did not."""
+    config = current_config()
+    down = [
+        name
+        for name, answers in (
+            ("database", lambda: ping_database(HEALTH_TIMEOUT)),
+            ("redis", lambda: ping_redis(config.redis_url, HEALTH_TIMEOUT)),
+        )
+        if not answers()
+    ]
+    if down:
+        return Response(f"unavailable: {', '.join(down)}\n", status=503, mimetype="text/plain")
     return Response("ok\n", mimetype="text/plain")
 
 
-def create_app() -> Flask:
-    """Return the web app, binding the database session if nothing has yet."""
-    try:
-        get_engine()
-    except RuntimeError:
-        configure_engine(get_config().database_url)
-    app = Flask(__name__)
-    app.add_url_rule("/unsubscribe/<token>", "show_unsubscribe", show_unsubscribe, methods=["GET"])
-    app.add_url_rule("/unsubscribe/<token>", "do_unsubscribe", do_unsubscribe, methods=["POST"])
-    app.add_url_rule("/healthz", "healthz", healthz, methods=["GET"])
-    return app
-
-
-app = create_app()
+web.add_url_rule("/unsubscribe/<token>", "show_unsubscribe", show_unsubscribe, methods=["GET"])
+web.add_url_rule("/unsubscribe/<token>", "do_unsubscribe", do_unsubscribe, methods=["POST"])
+web.add_url_rule("/healthz", "healthz", healthz, methods=["GET"])
