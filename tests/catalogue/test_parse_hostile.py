@@ -226,8 +226,11 @@ def test_any_generated_page_reads_into_sane_rows_or_bad_row_lines(generated, tai
     for listing in listings:
         assert_sane(listing)
     assert all(isinstance(line, str) and "\n" not in line and len(line) < 300 for line in bad)
-    shown = {h.split('data-ds-itemkey="')[1].split('"')[0]: (t, o) for h, t, o in generated}
+    keys = [h.split('data-ds-itemkey="')[1].split('"')[0] for h, _, _ in generated]
+    shown = {key: (t, o) for key, (_, t, o) in zip(keys, generated, strict=True)}
     for listing in listings:
+        if keys.count(listing.itemkey) != 1:
+            continue  # which of the rows with this key it came from is not known here
         text, original = shown.get(listing.itemkey, ("?", "?"))
         if not text.split() and not (original or "").split() and not listing.is_free:
             # no visible price: no price at all, never a paid 0 (or any paid figure)
