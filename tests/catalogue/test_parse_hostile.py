@@ -47,6 +47,7 @@ def obeyed_by_a_terminal(text: str) -> list[str]:
         ("Nul\x00l\x07\x08\x7f", "Null"),  # NUL, BEL, backspace, DEL
         ("Tab\tNew\nLine\r\n", "Tab New Line"),  # whitespace controls collapse to a space
         ("Left ⇆ Right™ 日本語 Ёж", "Left ⇆ Right™ 日本語 Ёж"),  # printable text stays
+        ("Say â€\x9cHiâ€\x9d Now", "Say â€Hiâ€ Now"),  # mojibake: C1 dropped, nothing swallowed
         ("\x1b", ""),
     ],
 )
