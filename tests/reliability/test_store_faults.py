@@ -42,6 +42,9 @@ RATE, WINDOW = 8, 1.0  # STORE_RATE_LIMIT="8/second"
 CLOCK_SKEW = 0.05
 
 
+Prices = dict[tuple[str, int], tuple[int | None, bool]]
+
+
 @dataclasses.dataclass(frozen=True)
 class Scenario:
     faults: list[dict[str, Any]]
@@ -130,18 +133,15 @@ class StoreProcess:
         """GET /_sim/stats: the store's own request counts and its state."""
         return requests.get(f"{self.url}/_sim/stats", timeout=10).json()
 
-    def truth(self, index: int, country: str, language: str) -> GameTruth:
-        """Return what the store serves now for game index (computed here from its state)."""
+    def truth(self, indexes: range, country: str, language: str) -> list[GameTruth]:
+        """Return what the store serves now for these games (computed here from its state)."""
         state = self.stats()["state"]
         sale = Sale(**state["sale"]) if state["sale"] else None
-        return game_truth(
-            index,
-            seed=state["seed"],
-            epoch=state["epoch"],
-            sale=sale,
-            cc=country,
-            language=language,
-        )
+        seed, epoch = state["seed"], state["epoch"]
+        return [
+            game_truth(i, seed=seed, epoch=epoch, sale=sale, cc=country, language=language)
+            for i in indexes
+        ]
 
     def stop(self) -> None:
         """End the store process (ours, by its PID)."""
@@ -183,7 +183,7 @@ def faulty_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[StoreProcess]:
         store.stop()
 
 
-def prices() -> dict[tuple[str, int], tuple[int | None, bool]]:
+def prices() -> Prices:
     with Session() as session:
         return {
             (g.kind, g.steam_id): (g.final_cents, g.is_free) for g in session.scalars(select(Game))
@@ -196,12 +196,12 @@ def pages(run: ScrapeRun) -> dict[int, ScrapePage]:
         return {page.start: page for page in rows}
 
 
-def truth(store: StoreProcess, start: int) -> dict[tuple[str, int], tuple[int | None, bool]]:
+def truth(store: StoreProcess, start: int) -> Prices:
     """Return what the store now serves on the page at start, by game."""
     from scheduler.tasks.catalogue import CONFIG
 
-    end = min(start + PAGE_SIZE, GAMES)
-    rows = (store.truth(i, CONFIG.store_country, CONFIG.store_language) for i in range(start, end))
+    indexes = range(start, min(start + PAGE_SIZE, GAMES))
+    rows = store.truth(indexes, CONFIG.store_country, CONFIG.store_language)
     return {(t.kind, t.steam_id): (t.final_cents, t.is_free) for t in rows}
 
 
@@ -242,9 +242,10 @@ def test_a_scrape_through_store_faults_keeps_good_prices_and_the_next_fills_the_
     faulty_store.control({"clear_faults": True})
     refill, refill_stats, refill_seconds = scrape(faulty_store)
 
-    busiest = max(max_in_window(s["times"], WINDOW - CLOCK_SKEW) for s in (stats, refill_stats))
-    exact = max(max_in_window(s["times"], WINDOW) for s in (stats, refill_stats))
-    span = min(tightest(s["times"], RATE + 1) for s in (stats, refill_stats))
+    both = (stats["times"], refill_stats["times"])
+    busiest = max(max_in_window(times, WINDOW - CLOCK_SKEW) for times in both)
+    exact = max(max_in_window(times, WINDOW) for times in both)
+    span = min(tightest(times, RATE + 1) for times in both)
     failed = sorted(s for s, p in faulty_pages.items() if p.status == "failed")
     with capsys.disabled():
         print(
@@ -257,35 +258,46 @@ def test_a_scrape_through_store_faults_keeps_good_prices_and_the_next_fills_the_
             f" time {seconds:.1f}s + {refill_seconds:.1f}s"
         )
 
-    # The faulty run: closed partial, every page accounted for, each failure with its reason.
-    assert faulty.status == "partial" and faulty.finished_at is not None
-    assert sorted(faulty_pages) == STARTS and faulty.pages_total == len(STARTS)
-    for start, reason in scenario.failed.items():
-        assert faulty_pages[start].status == "failed", (start, faulty_pages[start].error)
-        assert reason in (faulty_pages[start].error or ""), faulty_pages[start].error
-    for start in set(failed) - set(scenario.failed):
-        assert scenario.may_fail and scenario.may_fail in (faulty_pages[start].error or "")
+    assert_failures_recorded(scenario, faulty, faulty_pages)
     assert seconds >= scenario.min_seconds
-    assert f"start={failed[0]}: " in (faulty.error_summary or "")
-
-    # Last good prices kept where a page could not be read; the sale's prices everywhere else.
-    for start, page in faulty_pages.items():
-        served = truth(faulty_store, start)
-        if page.status == "ok":
-            assert {key: during[key] for key in served} == served, start
-        elif page.rows_seen == 0:
-            assert {key: during[key] for key in served} == {key: before[key] for key in served}
-            assert served != {key: before[key] for key in served}  # the sale did change them
-        else:  # cut short: the rows read are the sale's, the rest as they were
-            assert all(during[key] in (served[key], before[key]) for key in served), start
-
+    assert_last_good_prices_kept(faulty_store, faulty_pages, before, during)
     # The next run fills every gap: all pages, every game at the store's price.
     assert (refill.status, refill.pages_ok, refill.pages_failed) == ("ok", len(STARTS), 0)
     after = prices()
     assert len(after) == GAMES
     assert all(after[key] == value for s in STARTS for key, value in truth(faulty_store, s).items())
-
     # The configured rate held throughout, however often pages were retried.
     assert busiest <= RATE, (busiest, exact, span)
     assert span >= WINDOW - CLOCK_SKEW
     assert stats["total"] > len(STARTS)  # the faults did cost retries
+
+
+def assert_failures_recorded(
+    scenario: Scenario, run: ScrapeRun, run_pages: dict[int, ScrapePage]
+) -> None:
+    """The faulty run closed partial, every page accounted for, each failure with its reason."""
+    assert run.status == "partial" and run.finished_at is not None
+    assert sorted(run_pages) == STARTS and run.pages_total == len(STARTS)
+    failed = sorted(s for s, p in run_pages.items() if p.status == "failed")
+    for start, reason in scenario.failed.items():
+        assert run_pages[start].status == "failed", (start, run_pages[start].error)
+        assert reason in (run_pages[start].error or ""), run_pages[start].error
+    for start in set(failed) - set(scenario.failed):
+        assert scenario.may_fail and scenario.may_fail in (run_pages[start].error or "")
+    assert f"start={failed[0]}: " in (run.error_summary or "")
+
+
+def assert_last_good_prices_kept(
+    store: StoreProcess, run_pages: dict[int, ScrapePage], before: Prices, during: Prices
+) -> None:
+    """A page that could not be read kept its games' prices; every other has the sale's."""
+    for start, page in run_pages.items():
+        served = truth(store, start)
+        was = {key: before[key] for key in served}
+        now = {key: during[key] for key in served}
+        if page.status == "ok":
+            assert now == served, start
+        elif page.rows_seen == 0:
+            assert now == was and served != was, start  # kept, and the sale did change them
+        else:  # cut short: the rows read are the sale's, the rest as they were
+            assert all(now[key] in (served[key], was[key]) for key in served), start
