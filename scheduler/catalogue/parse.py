@@ -141,7 +141,7 @@ def _load_response(body: str | bytes) -> dict:
     if "success" not in data:
         raise ParseError("JSON without a success field: not a search/results answer")
     if data.get("success") != 1:
-        raise ParseError(f"search response reports failure: success={data.get('success')!r}")
+        raise ParseError(f"search response reports failure: success={data.get('success')!r:.40}")
     if not isinstance(data.get("results_html"), str):
         raise ParseError("search response has no results_html")
     total = data.get("total_count")

@@ -51,12 +51,14 @@ _ITEMKEY = re.compile(r"(App|Sub|Bundle)_(\d+)")
 _PERCENT = re.compile(r"^[-−–]?\s*(\d{1,3})\s*%$")
 
 
-# Terminal escape sequences (ECMA-48), 7-bit and 8-bit: CSI "ESC [ ... m", OSC "ESC ] ... BEL"
-# (sets a window title, writes the clipboard), DCS/SOS/PM/APC strings and two-byte escapes.
-# Removed whole: dropping only the ESC would leave "[31m" in the title.
+# Terminal escape sequences (ECMA-48): CSI "ESC [ ... m" (and its 8-bit form), OSC "ESC ] ...
+# BEL" (sets a window title, writes the clipboard), DCS/SOS/PM/APC strings and two-byte escapes.
+# Removed whole: dropping only the ESC would leave "[31m" in the title. A lone 8-bit string
+# opener (U+009D...) is dropped alone, with the C1 controls below: mojibake such as "â€\x9d" (a
+# misdecoded quote) must not swallow the rest of a title.
 _ESCAPES = re.compile(
     r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
-    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[\]PX^_][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
     r"|\x1b[ -/]*[0-~]?"
 )
 # What is left of C0, DEL and C1, and the bidi embeddings, overrides and isolates, which
@@ -71,11 +73,10 @@ def collapse(text: str | None) -> str:
 
 def clean_title(text: str | None) -> str:
     """Return a store title without escape sequences or control characters, whitespace collapsed."""
-    if not text:
-        return ""
-    if not text.isprintable():  # the common title is printable: skip the regexes
-        text = _CONTROLS.sub("", _ESCAPES.sub("", " ".join(text.split())))
-    return collapse(text)
+    text = collapse(text)  # first: tabs and newlines are whitespace, not controls to drop
+    if _CONTROLS.search(text) is None:  # the common title: one scan, no substitution
+        return text
+    return collapse(_CONTROLS.sub("", _ESCAPES.sub("", text)))
 
 
 def is_free_text(text: str) -> bool:

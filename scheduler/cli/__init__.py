@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import SQLAlchemyError
 
 from config import ConfigError
+from scheduler.cli.arguments import ScoutParser
 from scheduler.cli.output import CLIError
 
 COMMAND_MODULES = [
@@ -30,7 +31,8 @@ COMMAND_MODULES = [
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser for every scout command."""
-    parser = argparse.ArgumentParser(prog="scout", description="SteamScout admin console.")
+    # Subcommand parsers are built with the same class, so every error line stays short.
+    parser = ScoutParser(prog="scout", description="SteamScout admin console.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)

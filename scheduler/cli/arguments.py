@@ -5,10 +5,24 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Callable
+from typing import NoReturn
 
 # Far above any catalogue or alert list, far below what a database integer holds.
 MAX_LIMIT = 1_000_000
 _WHOLE = re.compile(r"[+-]?[0-9]{1,30}")
+
+
+class ScoutParser(argparse.ArgumentParser):
+    """An ArgumentParser whose error line stays one short line whatever was typed."""
+
+    MAX_MESSAGE = 300
+
+    def error(self, message: str) -> NoReturn:
+        """Print usage and the error (cut to MAX_MESSAGE characters); exit with status 2."""
+        # argparse quotes the argument it refuses: "-h" + 5,000 characters came back whole.
+        if len(message) > self.MAX_MESSAGE:
+            message = f"{message[: self.MAX_MESSAGE - 60]}... ({len(message):,} characters)"
+        super().error(message)
 
 
 def read_whole(text: str) -> int | None:

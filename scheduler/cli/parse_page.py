@@ -16,7 +16,7 @@ from scheduler.catalogue.parse import (
     parse_search_html,
     parse_search_response,
 )
-from scheduler.cli.output import CLIError, print_json
+from scheduler.cli.output import CLIError, print_json, terminal_safe
 
 # A search answer of 100 rows is about 200 KB; a saved whole store page a few MB.
 MAX_BYTES = 16 * 1024 * 1024
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     listings, bad_rows = parse_text(text, args.file)
     print_json([listing_json(listing) for listing in listings])
     for line in bad_rows + [_price_warning(x) for x in listings if not x.price_ok]:
-        print(f"scout: warning: {line}", file=sys.stderr)
+        print(f"scout: warning: {terminal_safe(line)}", file=sys.stderr)
     return 0
 
 

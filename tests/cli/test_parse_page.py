@@ -232,3 +232,15 @@ def test_parse_page_prints_no_control_character_of_a_hostile_title(
     status, out, err = run_scout(capsys, "parse-page", str(path))
     assert status == 0 and json.loads(out)[0]["title"] == "Game 1"
     assert not [c for c in out if unicodedata.category(c) == "Cc" and c != "\n"]
+
+
+def test_parse_page_warnings_show_a_hostile_item_keys_control_characters_as_escapes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cut = row(2).replace("App_2", "App_2\x1b]0;owned\x07")[:150]  # the page ends inside it
+    path = tmp_path / "cut.html"
+    path.write_text(row(1) + cut)
+    status, out, err = run_scout(capsys, "parse-page", str(path))
+    assert status == 0 and [r["itemkey"] for r in json.loads(out)] == ["App_1"]
+    assert "cut off" in err and "\\x1b]0;owned\\x07" in err
+    assert not [c for c in err if unicodedata.category(c) == "Cc" and c != "\n"]

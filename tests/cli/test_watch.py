@@ -277,3 +277,18 @@ def test_watch_helpers_raise_specific_errors(catalogue: str) -> None:
         with pytest.raises(WatchError):
             list_alerts(session, "lost")
         assert list_watches(session, "bob@example.com") == []
+
+
+def test_watch_add_and_list_show_a_stored_titles_control_characters_as_escapes(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Session.begin() as session:
+        add_game(session, 10, 999, title="Bad\x1b]0;owned\x07\x1b[2J\u202eTitle\x9b")
+    scout(capsys, "subscribe", ANN)
+    status, added, _ = scout(capsys, "watch", "add", ANN, "10", "--new-low")
+    assert status == 0 and "Bad\\x1b]0;owned\\x07\\x1b[2J\\u202eTitle\\x9b" in added
+    status, listed, _ = scout(capsys, "watch", "list")
+    assert status == 0 and "\\x1b[2J" in listed
+    for out in (added, listed):
+        assert not [c for c in out if c != "\n" and (ord(c) < 32 or 0x7F <= ord(c) <= 0x9F)]
+        assert "\u202e" not in out

@@ -94,6 +94,7 @@ FUZZ = settings(
 @example(email="Ann@Example.com\x1b[2J")
 @example(email="ünïcødé@exämple.com")
 @example(email="-" + ANN)
+@example(email="-h" + "x" * 5000)  # argparse quoted it whole: "ignored explicit argument"
 def test_subscribe_with_any_argument_succeeds_in_one_line_or_refuses_and_stores_nothing(
     capsys, email: str
 ) -> None:
@@ -123,6 +124,7 @@ def watch_argv(draw: st.DrawFn) -> list[str]:
 @example(argv=["watch", "add", ANN, "440", "--below", "1" * 5000])
 @example(argv=["watch", "add", ANN, "App_" + "9" * 30, "--new-low"])
 @example(argv=["watch", "add", ANN, "440\x00", "--new-low"])
+@example(argv=["watch", "add", ANN, "-h" + "1" * 5000, "--new-low"])
 def test_watch_add_with_any_arguments_succeeds_in_one_line_or_refuses_and_stores_nothing(
     capsys, argv: list[str]
 ) -> None:
