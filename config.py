@@ -99,6 +99,7 @@ class Config:
     store_backoff_max: float
     store_user_agent: str
     scrape_pages_per_task: int
+    scrape_stalled_after: int
     timezone: str
     public_url: str
     mail_server: str
@@ -302,6 +303,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
             env, "STORE_USER_AGENT", "SteamScout/0.1 (price watch; +https://github.com/steamscout)"
         ),
         scrape_pages_per_task=_int(env, "SCRAPE_PAGES_PER_TASK", 5, 1, 100),
+        scrape_stalled_after=_int(env, "SCRAPE_STALLED_AFTER", 300, 5, 86400),
         timezone=_choice(
             env, "TIMEZONE", "UTC", _timezone, "must be an IANA time zone such as Europe/Berlin"
         ),
@@ -327,7 +329,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         ),
         mail_timeout=_float(env, "MAIL_TIMEOUT", 30.0, 0.1, 600),
         mail_batch_size=_int(env, "MAIL_BATCH_SIZE", 100, 1, 10000),
-        alert_stuck_after=_int(env, "ALERT_STUCK_AFTER", 900, 10, 86400 * 7),
+        alert_stuck_after=_int(env, "ALERT_STUCK_AFTER", 420, 10, 86400 * 7),
         alert_max_attempts=_int(env, "ALERT_MAX_ATTEMPTS", 5, 1, 100),
         beat_lock_ttl=_int(env, "BEAT_LOCK_TTL", 10, 2, 600),
         beat_max_loop_interval=_float(env, "BEAT_MAX_LOOP_INTERVAL", 1.0, 0.05, 300),

@@ -25,13 +25,22 @@ except ConfigError as exc:
 # longest task (a chunk of store pages: hard limit 1 h) and any retry countdown, and it is how
 # long the work of a SIGKILLed worker waits before another worker picks it up.
 VISIBILITY_TIMEOUT = CONFIG.broker_visibility_timeout
+# kombu's Redis transport looks for unacknowledged messages past the visibility timeout only on
+# every unacked_restore_throttle-th run of a timer firing every unacked_restore_interval
+# seconds: 10 x 10 s by default, so a killed worker's task came back ~100 s late whatever the
+# timeout. Scanning on every tick (one ZRANGE) makes redelivery due within timeout + interval.
+BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": max(1, min(10, VISIBILITY_TIMEOUT // 5)),
+    "unacked_restore_throttle": 1,
+}
 
 app = Celery("scout", include=["scheduler.tasks"])
 app.conf.update(
     broker_url=CONFIG.redis_url,
     result_backend=CONFIG.redis_url,
     broker_connection_retry_on_startup=True,
-    broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+    broker_transport_options=BROKER_TRANSPORT_OPTIONS,
     result_backend_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
     task_serializer="json",
     result_serializer="json",

@@ -186,8 +186,14 @@ class StoreClient:
             try:
                 self.rate.acquire()
             except StorageError as exc:
+                # Redis restarting or failing over: as transient as a store 503, so retry it.
                 reason = f"rate limiter unavailable: {_one_line(exc)}"
-                raise FetchError(full_url, start, reason, attempts) from exc
+                if attempts > self.max_retries:
+                    raise FetchError(full_url, start, reason, attempts) from exc
+                wait = self.backoff(attempts - 1)
+                log.warning("store page start=%s: %s; retry in %.2f s", start, reason, wait)
+                time.sleep(wait)
+                continue
             status, retry_after, reason, body = self._attempt(url, params)
             if body is not None:
                 return body
