@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy.orm import Session as OrmSession
+
 from models import AlertRun, Session, utcnow
 from scheduler.alerts import outbox
 from scheduler.tasks.alerts import requeue_stuck_alerts
 from tests.alerts.test_delivery import add_game, add_pending_alert
 
 
-def add_run(session, task_id: str, *, started_ago: timedelta) -> AlertRun:
+def add_run(session: OrmSession, task_id: str, *, started_ago: timedelta) -> AlertRun:
     run = AlertRun(task_id=task_id, started_at=utcnow() - started_ago, status="running")
     session.add(run)
     session.flush()

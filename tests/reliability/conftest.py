@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from celery import Celery
 
 from models.base import configure_engine
 from tests.conftest import SQLITE_URL
@@ -80,7 +81,7 @@ def worker_env(fault_db: str, broker: RedisServer, sink: SmtpServer) -> dict[str
 
 
 @pytest.fixture
-def client(broker: RedisServer):
+def client(broker: RedisServer) -> Iterator[Celery]:
     """A Celery client of the private broker."""
     app = celery_client(broker.url)
     yield app
@@ -89,7 +90,7 @@ def client(broker: RedisServer):
 
 @pytest.fixture
 def start_worker(
-    worker_env: dict[str, str], client, tmp_path: Path
+    worker_env: dict[str, str], client: Celery, tmp_path: Path
 ) -> Iterator[Callable[..., Worker]]:
     """Start a worker process (waits until it answers); every one is stopped after the test."""
     started: list[Worker] = []

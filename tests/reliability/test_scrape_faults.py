@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from models import Game, PriceChange, ScrapePage, ScrapeRun, Session
+from storesim.store import SimStore
 from tests.reliability.fanout import Sweeper
 from tests.support.faults import wait_for
 
@@ -15,11 +17,11 @@ GAMES, PAGE_SIZE = 2000, 20
 PAGES = GAMES // PAGE_SIZE
 
 
-def scrape_settings(store) -> dict[str, object]:
+def scrape_settings(store: SimStore) -> dict[str, object]:
     return {"STORE_URL": store.url, "STORE_PAGE_SIZE": PAGE_SIZE, "SCRAPE_PAGES_PER_TASK": 2}
 
 
-def count(*where) -> int:
+def count(*where: Any) -> int:
     with Session() as session:
         return session.scalar(select(func.count()).where(*where)) or 0
 
