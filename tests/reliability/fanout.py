@@ -120,9 +120,10 @@ def fan_out(
     fault_after: int,
     fault: Callable[[], None],
     timeout: float = 240,
+    sweep_every: float = 2.0,
 ) -> Tally:
     """Send every due email; apply fault once fault_after arrived; wait until all is closed."""
-    with Sweeper(client):
+    with Sweeper(client, sweep_every):
         client.send_task("scheduler.tasks.alerts.check_watchlists", queue="celery")
         wait_for(lambda: len(sink.messages) >= fault_after, 120, f"{fault_after} emails")
         began = time.monotonic()
