@@ -34,11 +34,20 @@ DEFAULT_SCHEDULE: dict[str, dict] = {
         "kwargs": {},
         "options": {"queue": "celery", "expires": 110},
     },
+    # The two sweeps finish what a crash or a broker restart left: every minute, so a run closes
+    # within ALERT_STUCK_AFTER / SCRAPE_STALLED_AFTER plus a minute of the fault (README).
     "requeue-stuck-alerts": {
         "task": "scheduler.tasks.alerts.requeue_stuck_alerts",
-        "schedule": {"every": 300},
+        "schedule": {"every": 60},
         "args": [],
         "kwargs": {},
-        "options": {"queue": "celery", "expires": 240},
+        "options": {"queue": "celery", "expires": 50},
+    },
+    "close-stalled-scrapes": {
+        "task": "scheduler.tasks.catalogue.close_stalled_scrapes",
+        "schedule": {"every": 60},
+        "args": [],
+        "kwargs": {},
+        "options": {"queue": "celery", "expires": 50},
     },
 }

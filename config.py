@@ -105,6 +105,7 @@ class Config:
     store_backoff_max: float
     store_user_agent: str
     scrape_pages_per_task: int
+    scrape_stalled_after: int
     timezone: str
     public_url: str
     mail_server: str
@@ -357,6 +358,7 @@ def _store(env: Mapping[str, str]) -> dict[str, Any]:
             env, "STORE_USER_AGENT", "SteamScout/0.1 (price watch; +https://github.com/steamscout)"
         ),
         "scrape_pages_per_task": _int(env, "SCRAPE_PAGES_PER_TASK", 5, 1, 100),
+        "scrape_stalled_after": _int(env, "SCRAPE_STALLED_AFTER", 300, 5, 86400),
     }
 
 
@@ -419,7 +421,7 @@ def _mail(env: Mapping[str, str]) -> dict[str, Any]:
 def _alerts(env: Mapping[str, str]) -> dict[str, Any]:
     """When a stuck alert is sent again, and how often an alert is tried."""
     return {
-        "alert_stuck_after": _int(env, "ALERT_STUCK_AFTER", 900, 10, 86400 * 7),
+        "alert_stuck_after": _int(env, "ALERT_STUCK_AFTER", 420, 10, 86400 * 7),
         "alert_max_attempts": _int(env, "ALERT_MAX_ATTEMPTS", 5, 1, 100),
     }
 

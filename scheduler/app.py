@@ -91,13 +91,23 @@ def configure_celery(app: Celery[Any], config: Config) -> None:
     # Redis re-delivers a message that was not acknowledged after this long: it must outlive
     # the longest task (a chunk of store pages: hard limit 1 h) and any retry countdown, and it
     # is how long the work of a SIGKILLed worker waits before another worker picks it up.
-    transport = {"visibility_timeout": config.broker_visibility_timeout}
+    timeout = config.broker_visibility_timeout
+    # kombu's Redis transport looks for unacknowledged messages past the visibility timeout only
+    # on every unacked_restore_throttle-th run of a timer firing every unacked_restore_interval
+    # seconds: 10 x 10 s by default, so a killed worker's task came back ~100 s late whatever
+    # the timeout. Scanning on every tick (one ZRANGE) makes redelivery due within timeout +
+    # interval.
+    transport = {
+        "visibility_timeout": timeout,
+        "unacked_restore_interval": max(1, min(10, timeout // 5)),
+        "unacked_restore_throttle": 1,
+    }
     app.conf.update(
         broker_url=config.redis_url,
         result_backend=config.redis_url,
         broker_connection_retry_on_startup=True,
         broker_transport_options=transport,
-        result_backend_transport_options=transport,
+        result_backend_transport_options={"visibility_timeout": timeout},
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],

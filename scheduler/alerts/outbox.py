@@ -285,3 +285,26 @@ def finish_run(
     run.error_summary = "; ".join(summary)[:2000] or None
     run.finished_at = now
     return run
+
+
+def close_lost_runs(session: Session, *, now: datetime, started_before: datetime) -> list[int]:
+    """Close runs started before started_before with no alert left to send; return their ids.
+
+    Such a run's chord was lost (Redis restarted empty, a header task raised), so its callback
+    will never come; the sweep sends whatever it left and this closes it with figures
+    recomputed from its alerts, as finish_run does. Should the callback come after all, it
+    recomputes the same figures.
+    """
+    unfinished = exists().where(
+        ALERTS.c.alert_run_id == AlertRun.id, ALERTS.c.status.in_(("pending", "sending"))
+    )
+    run_ids = session.scalars(
+        select(AlertRun.id)
+        .where(AlertRun.status == "running", AlertRun.started_at < started_before, ~unfinished)
+        .order_by(AlertRun.id)
+    ).all()
+    for run_id in run_ids:
+        run = finish_run(session, run_id, now=now)
+        note = "closed by the sweep: its chord was lost"
+        run.error_summary = "; ".join(filter(None, [note, run.error_summary]))[:2000]
+    return list(run_ids)

@@ -202,8 +202,14 @@ class StoreClient:
             try:
                 take_slot()
             except StorageError as exc:
+                # Redis restarting or failing over: as transient as a store 503, so retry it.
                 reason = f"rate limiter unavailable: {_one_line(exc)}"
-                raise FetchError(full_url, start, reason, attempts, what=what) from exc
+                if attempts > self.max_retries:
+                    raise FetchError(full_url, start, reason, attempts, what=what) from exc
+                wait = self.backoff(attempts - 1)
+                log.warning("%s: %s; retry in %.2f s", what, reason, wait)
+                time.sleep(wait)
+                continue
             status, retry_after, reason, body = self._attempt(url, params)
             if body is not None:
                 return body

@@ -18,18 +18,41 @@ def _insert(session: Session):
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ScrapePage)
 
 
-def close_abandoned_runs(session: Session, *, now: datetime, older_than: timedelta) -> int:
-    """Mark runs still 'running' that started more than older_than ago as failed; count them."""
-    result = session.execute(
-        update(ScrapeRun)
-        .where(ScrapeRun.status == "running", ScrapeRun.started_at < now - older_than)
-        .values(
-            status="failed",
-            finished_at=now,
-            error_summary="abandoned: never finished (worker lost or chord callback lost)",
+def stalled_runs(session: Session, *, now: datetime, quiet_for: timedelta) -> list[int]:
+    """Return the ids of runs still 'running' with no page recorded (or start) for quiet_for.
+
+    A Redis that restarts empty loses the queued page tasks and the chord's counter with them,
+    so such a run would never close and every later scrape would be skipped: the database,
+    which records each page as it lands, is what tells a live run from a lost one.
+    """
+    last_page = func.max(ScrapePage.finished_at)
+    rows = session.execute(
+        select(ScrapeRun.id, ScrapeRun.started_at, last_page)
+        .outerjoin(ScrapePage, ScrapePage.run_id == ScrapeRun.id)
+        .where(ScrapeRun.status == "running")
+        .group_by(ScrapeRun.id, ScrapeRun.started_at)
+        .order_by(ScrapeRun.id)
+    ).all()
+    cutoff = now - quiet_for
+    return [run_id for run_id, started, last in rows if max(started, last or started) < cutoff]
+
+
+def close_stalled_runs(session: Session, *, now: datetime, quiet_for: timedelta) -> list[int]:
+    """Close (partial or failed) every run quiet for quiet_for; return their ids.
+
+    Pages that never landed count as failed; the next scrape reads them again. Should the lost
+    chord complete after all (a redelivered task), its callback recomputes the run's figures.
+    """
+    closed = stalled_runs(session, now=now, quiet_for=quiet_for)
+    for run_id in closed:
+        finish_run(
+            session,
+            run_id,
+            now=now,
+            note=f"closed by the sweep: no page landed for {quiet_for.total_seconds():.0f} s "
+            "(its tasks were lost, e.g. with the broker)",
         )
-    )
-    return result.rowcount or 0
+    return closed
 
 
 def running_run(session: Session) -> ScrapeRun | None:
@@ -101,9 +124,17 @@ def set_plan(session: Session, run_id: int, *, total_count: int, pages_total: in
 
 
 def finish_run(
-    session: Session, run_id: int, *, now: datetime, fatal: str | None = None
+    session: Session,
+    run_id: int,
+    *,
+    now: datetime,
+    fatal: str | None = None,
+    note: str | None = None,
 ) -> ScrapeRun:
-    """Close the run from its page records: status ok, partial or failed, and its figures."""
+    """Close the run from its page records: status ok, partial or failed, and its figures.
+
+    Pages of the plan never recorded count as failed. fatal fails the run; note is only told.
+    """
     ok = ScrapePage.status == "ok"
     figures = session.execute(
         select(
@@ -131,10 +162,14 @@ def finish_run(
         run.rows_changed,
         run.rows_bad,
     ) = (int(v) for v in figures)
-    summary = [fatal] if fatal else []
+    missing = max(0, (run.pages_total or 0) - run.pages_ok - run.pages_failed)
+    run.pages_failed += missing
+    summary = [text for text in (fatal, note) if text]
+    if missing:
+        summary.append(f"{missing} pages never landed")
     summary += [f"start={start}: {error}" for start, error in errors]
-    if run.pages_failed > len(errors):
-        summary.append(f"... and {run.pages_failed - len(errors)} more failed pages")
+    if run.pages_failed - missing > len(errors):
+        summary.append(f"... and {run.pages_failed - missing - len(errors)} more failed pages")
     run.error_summary = "\n".join(summary) or None
     if fatal or run.pages_ok == 0:
         run.status = "failed"

@@ -277,6 +277,7 @@ def requeue_stuck_alerts(self: Any) -> dict[str, Any]:
         if run.status != "running":  # re-delivered after its chord already closed the run
             return {"requeued": requeued, "subscribers": run.subscribers, "run_id": run.id}
         subscriber_ids = outbox.adopt_orphans(session, run.id, older_than=cutoff)
+        closed = outbox.close_lost_runs(session, now=now, started_before=cutoff)
         run.subscribers = len(subscriber_ids)
         run_id = run.id
         if new and not subscriber_ids:
@@ -287,6 +288,7 @@ def requeue_stuck_alerts(self: Any) -> dict[str, Any]:
         dispatch(run_id, batches)
     return {
         "requeued": requeued,
+        "closed": closed,
         "subscribers": len(subscriber_ids),
         "run_id": run_id if batches or not new else None,
     }

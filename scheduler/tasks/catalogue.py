@@ -22,9 +22,6 @@ from scheduler.catalogue.persist import upsert_listings
 from scheduler.celery_app import CONFIG, app
 
 log = logging.getLogger(__name__)
-# A run still open this long after it started lost its chord; by then the broker has long
-# re-delivered whatever a killed worker held (its visibility timeout is shorter).
-ABANDONED_AFTER = timedelta(seconds=CONFIG.broker_visibility_timeout + 3600)
 
 
 def store_client() -> StoreClient:
@@ -104,9 +101,9 @@ def chunked(items: list[int], size: int) -> list[list[int]]:
 @app.task(bind=True, name="scheduler.tasks.catalogue.scrape_catalogue")
 def scrape_catalogue(self: Any) -> dict[str, Any]:
     """Open a run, land the first page, then fan the other pages out in a chord."""
-    now = utcnow()
+    now, quiet_for = utcnow(), timedelta(seconds=CONFIG.scrape_stalled_after)
     with Session.begin() as session:
-        scrape_runs.close_abandoned_runs(session, now=now, older_than=ABANDONED_AFTER)
+        scrape_runs.close_stalled_runs(session, now=now, quiet_for=quiet_for)
         other = scrape_runs.running_run(session)
         if other is not None and other.task_id != self.request.id:
             log.info("scrape skipped: run %s is still running", other.id)
@@ -186,3 +183,19 @@ def finish_scrape(_results: list[dict[str, int]], run_id: int) -> dict[str, Any]
         figures["rows_bad"],
     )
     return figures
+
+
+@app.task(
+    name="scheduler.tasks.catalogue.close_stalled_scrapes",
+    acks_late=True,
+    soft_time_limit=60,
+    time_limit=120,
+)
+def close_stalled_scrapes() -> dict[str, list[int]]:
+    """Sweep: close runs no page landed in for SCRAPE_STALLED_AFTER; returns their ids."""
+    quiet_for = timedelta(seconds=CONFIG.scrape_stalled_after)
+    with Session.begin() as session:
+        closed = scrape_runs.close_stalled_runs(session, now=utcnow(), quiet_for=quiet_for)
+    for run_id in closed:
+        log.warning("scrape run %s closed by the sweep: no page landed for %s", run_id, quiet_for)
+    return {"closed": closed}

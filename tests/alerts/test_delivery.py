@@ -297,7 +297,7 @@ def test_the_sweep_requeues_a_stuck_alert_and_it_is_sent_once(db, worker, smtp_s
     assert (run.sent, run.failed) == (1, 0)
     assert [m.rcpt_tos for m in smtp_server.messages] == [("ann@example.com",)]
     again = requeue_stuck_alerts.delay().get(timeout=20)
-    assert again == {"requeued": 0, "subscribers": 0, "run_id": None}
+    assert again == {"requeued": 0, "closed": [], "subscribers": 0, "run_id": None}
     with Session() as session:
         assert session.get_one(Alert, stuck.id).status == "sent"
         assert session.get_one(Alert, stuck.id).attempts == 2

@@ -6,6 +6,7 @@ that requires STARTTLS and AUTH (self-signed certificate made with the openssl C
 
 from __future__ import annotations
 
+import asyncio
 import email
 import logging
 import socket
@@ -46,6 +47,11 @@ class Received:
         """Return the parsed message."""
         return email.message_from_bytes(self.data, policy=default_policy)  # type: ignore[return-value]
 
+    @property
+    def message_id(self) -> str:
+        """Return the accepted message's Message-ID header ('' when it has none)."""
+        return str(self.message["Message-ID"] or "")
+
 
 class SinkHandler:
     """aiosmtpd handler: keeps (or counts) messages; refuses or defers on demand."""
@@ -59,6 +65,7 @@ class SinkHandler:
         self.refusals: dict[str, list[Any]] = {}  # address -> [reply, times left or None]
         self.defer_data = 0
         self.defer_reply = "451 4.3.0 Temporary local problem, try again"
+        self.data_delay = 0.0  # seconds each DATA takes: a slow server, so faults land mid batch
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
@@ -73,6 +80,8 @@ class SinkHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         with self.lock:
             if self.defer_data > 0:
                 self.defer_data -= 1
@@ -158,13 +167,26 @@ class SmtpServer:
                 "auth_require_tls": True,
                 "authenticator": _authenticate,
             }
-        self.controller = Controller(
+        self.kwargs = kwargs
+        self.controller = self._controller()
+
+    def _controller(self) -> Controller:
+        return Controller(
             self.handler,
             hostname="127.0.0.1",
             port=self.port,
             server_hostname="sink.test",
-            **kwargs,
+            **self.kwargs,
         )
+
+    def go_down(self) -> None:
+        """Stop listening: connections are refused until come_back()."""
+        self.controller.stop()
+
+    def come_back(self) -> None:
+        """Listen again on the same port, with the same handler and what it received."""
+        self.controller = self._controller()
+        self.controller.start()
 
     def __enter__(self) -> SmtpServer:
         self.controller.start()

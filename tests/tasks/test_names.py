@@ -11,6 +11,7 @@ STORED_NAMES = {
     "scheduler.tasks.alerts.finish_alert_run",
     "scheduler.tasks.alerts.requeue_stuck_alerts",
     "scheduler.tasks.alerts.send_digests",
+    "scheduler.tasks.catalogue.close_stalled_scrapes",
     "scheduler.tasks.catalogue.finish_scrape",
     "scheduler.tasks.catalogue.scrape_catalogue",
     "scheduler.tasks.catalogue.scrape_pages",

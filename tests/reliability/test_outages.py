@@ -1,0 +1,112 @@
+"""Fan-outs through a Redis restart, a PostgreSQL restart, an SMTP outage and refused recipients."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from models import Alert, AlertRun, Session, Subscriber
+from tests.reliability.fanout import assert_within, fan_out, seed_subscribers, statuses
+
+EMAILS = 1000
+WORKER_PROCESSES = 2  # the pool processes of the one worker, each with its own DB connection
+
+
+@pytest.mark.slow
+def test_a_redis_restarted_empty_mid_fan_out_sends_every_email_once_and_closes_the_run(
+    fault_db, client, sink, broker, start_worker
+):
+    emails = seed_subscribers(EMAILS)
+    start_worker()
+
+    result = fan_out(
+        "Redis restarted empty mid fan-out",
+        client,
+        sink,
+        emails=emails,
+        fault_after=300,
+        fault=broker.restart_empty,
+    )
+
+    assert_within(result, duplicates=0)
+    assert statuses() == {"sent": EMAILS}
+
+
+@pytest.mark.slow
+def test_a_postgresql_restart_mid_fan_out_loses_nothing_and_closes_every_run(
+    fault_db, client, sink, pg_cluster, start_worker
+):
+    emails = seed_subscribers(EMAILS)
+    start_worker()
+
+    result = fan_out(
+        "PostgreSQL restarted (pg_ctl -m fast) mid fan-out",
+        client,
+        sink,
+        emails=emails,
+        fault_after=300,
+        fault=pg_cluster.restart_fast,
+    )
+
+    # At most one repeat per process per database outage, each with the first Message-ID.
+    assert_within(result, duplicates=WORKER_PROCESSES)
+    assert statuses() == {"sent": EMAILS}
+
+
+@pytest.mark.slow
+def test_an_smtp_server_down_for_30_s_gets_every_email_once_when_it_is_back(
+    fault_db, client, sink, start_worker
+):
+    emails = seed_subscribers(EMAILS)
+    # As in production (420 s against a send's retry backoff of at most 300 s), alerts waiting
+    # for their retry are not yet stuck: the sweep would spend their attempts in the outage.
+    start_worker(ALERT_STUCK_AFTER=120)
+
+    def outage() -> None:
+        sink.go_down()
+        time.sleep(30)
+        sink.come_back()
+
+    result = fan_out(
+        "SMTP down 30 s", client, sink, emails=emails, fault_after=200, fault=outage, timeout=400
+    )
+
+    assert_within(result, duplicates=0)
+    assert statuses() == {"sent": EMAILS}
+
+
+def test_permanent_550s_fail_those_alerts_with_the_reason_and_the_figures_add_up(
+    fault_db, client, sink, start_worker
+):
+    emails = seed_subscribers(400)
+    refused = {f"user{n}@example.com" for n in range(0, 400, 20)}  # 5%
+    for address in refused:
+        sink.refuse(address, "550 5.1.1 No such user here")
+    start_worker()
+
+    result = fan_out(
+        "550 for 5% of recipients",
+        client,
+        sink,
+        emails=emails - refused,
+        fault_after=0,
+        fault=lambda: None,
+    )
+
+    assert_within(result, duplicates=0)
+    assert not refused & set(result.by_recipient)
+    assert statuses() == {"sent": 400 - len(refused), "failed": len(refused)}
+    with Session() as session:
+        reasons = session.execute(
+            select(Subscriber.email, Alert.last_error)
+            .join(Alert, Alert.subscriber_id == Subscriber.id)
+            .where(Alert.status == "failed")
+        ).all()
+        figures = session.execute(
+            select(func.sum(AlertRun.sent), func.sum(AlertRun.failed), func.count())
+        ).one()
+    assert {email for email, _ in reasons} == refused
+    assert all("550" in (reason or "") for _, reason in reasons)
+    assert (figures[0], figures[1]) == (400 - len(refused), len(refused))

@@ -1,0 +1,97 @@
+"""Scrapes through a Redis restart and a SIGKILL: the run closes, the next one fills the gaps."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from models import Game, PriceChange, ScrapePage, ScrapeRun, Session
+from storesim.store import SimStore
+from tests.reliability.fanout import Sweeper
+from tests.support.faults import wait_for
+
+GAMES, PAGE_SIZE = 2000, 20
+PAGES = GAMES // PAGE_SIZE
+
+
+def scrape_settings(store: SimStore) -> dict[str, object]:
+    return {"STORE_URL": store.url, "STORE_PAGE_SIZE": PAGE_SIZE, "SCRAPE_PAGES_PER_TASK": 2}
+
+
+def count(*where: Any) -> int:
+    with Session() as session:
+        return session.scalar(select(func.count()).where(*where)) or 0
+
+
+def run_of(task_id: str) -> ScrapeRun | None:
+    with Session() as session:
+        return session.scalars(select(ScrapeRun).where(ScrapeRun.task_id == task_id)).first()
+
+
+def closed_run(task_id: str, timeout: float) -> ScrapeRun:
+    """Return the task's run once it is no longer running."""
+    return wait_for(
+        lambda: (run := run_of(task_id)) is not None and run.status != "running" and run,
+        timeout,
+        f"the run of {task_id} to close",
+        every=0.2,
+    )
+
+
+@pytest.mark.slow
+def test_a_redis_restarted_empty_mid_scrape_closes_the_run_and_the_next_fills_the_gaps(
+    fault_db, client, broker, store, start_worker
+):
+    store.control({"games": GAMES, "faults": [{"kind": "slow", "delay": 0.05, "times": None}]})
+    start_worker(**scrape_settings(store))
+    with Sweeper(client):
+        first = client.send_task("scheduler.tasks.catalogue.scrape_catalogue", queue="scrape")
+        run_id = wait_for(lambda: (run := run_of(first.id)) and run.id, 60, "the run to open")
+        wait_for(lambda: count(ScrapePage.run_id == run_id) >= 20, 60, "20 pages to land")
+        began = time.monotonic()
+        broker.restart_empty()
+        lost = closed_run(first.id, 60)
+        closed_after = time.monotonic() - began
+        second = client.send_task("scheduler.tasks.catalogue.scrape_catalogue", queue="scrape")
+        again = closed_run(second.id, 120)
+        recovered = time.monotonic() - began
+    limiter_failures = count(
+        ScrapePage.run_id == run_id, ScrapePage.error.like("%rate limiter unavailable%")
+    )
+    games, history = count(Game.id.is_not(None)), count(PriceChange.id.is_not(None))
+    print(
+        f"Redis restarted empty mid scrape: expected {GAMES} games / stored {games} / "
+        f"duplicate history rows {history - games} / lost {GAMES - games} / pages of the "
+        f"broken run {lost.pages_ok} ok, {lost.pages_failed} not / run closed in "
+        f"{closed_after:.1f} s / time to recover {recovered:.1f} s"
+    )
+
+    assert lost.status == "partial" and lost.pages_ok + lost.pages_failed == PAGES
+    assert limiter_failures == 0  # a Redis error at the rate limiter is retried
+    assert (again.status, again.pages_ok, again.rows_seen) == ("ok", PAGES, GAMES)
+    assert (games, history) == (GAMES, GAMES)
+
+
+@pytest.mark.slow
+def test_a_task_of_a_sigkilled_worker_is_redelivered_within_the_visibility_timeout(
+    fault_db, client, store, start_worker
+):
+    store.control({"games": 200, "faults": [{"kind": "slow", "delay": 0.5, "times": None}]})
+    settings = {**scrape_settings(store), "SCRAPE_PAGES_PER_TASK": 9}  # one task of 9 pages
+    doomed = start_worker(**settings)
+    scrape = client.send_task("scheduler.tasks.catalogue.scrape_catalogue", queue="scrape")
+    run_id = wait_for(lambda: (run := run_of(scrape.id)) and run.id, 60, "the run to open")
+    wait_for(lambda: count(ScrapePage.run_id == run_id) >= 3, 60, "three pages to land")
+    doomed.kill()
+    killed_at, landed = time.monotonic(), count(ScrapePage.run_id == run_id)
+    start_worker(**settings)
+    wait_for(lambda: count(ScrapePage.run_id == run_id) > landed, 150, "the task to come back")
+    took = time.monotonic() - killed_at
+    run = closed_run(scrape.id, 60)
+    print(f"SIGKILL mid task: redelivered {took:.1f} s after the kill (visibility timeout 15 s)")
+
+    assert (run.status, run.pages_ok) == ("ok", 10)
+    assert 15 <= took <= 15 + 3 + 10  # timeout, one restore interval, a page and a start
