@@ -116,6 +116,9 @@ class Config:
     beat_max_loop_interval: float
     log_level: str
     broker_visibility_timeout: int
+    mail_smtputf8: bool = False
+    alert_db_retries: int = 5
+    alert_db_backoff: float = 1.0
 
     @property
     def mail_domain(self) -> str:
@@ -332,6 +335,9 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         beat_lock_ttl=_int(env, "BEAT_LOCK_TTL", 10, 2, 600),
         beat_max_loop_interval=_float(env, "BEAT_MAX_LOOP_INTERVAL", 1.0, 0.05, 300),
         broker_visibility_timeout=_int(env, "BROKER_VISIBILITY_TIMEOUT", 7200, 5, 86400),
+        mail_smtputf8=_bool(env, "MAIL_SMTPUTF8", False),
+        alert_db_retries=_int(env, "ALERT_DB_RETRIES", 5, 0, 20),
+        alert_db_backoff=_float(env, "ALERT_DB_BACKOFF", 1.0, 0.0, 60),
         log_level=_choice(
             env,
             "LOG_LEVEL",

@@ -27,7 +27,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from scheduler.alerts import transport as mail
 
 USERNAME, PASSWORD = "scout", "s3cret-pass"
-TEST_BACKOFF = {"retry_backoff": 0.05, "retry_backoff_max": 0.2}
+TEST_BACKOFF = {"retry_backoff": 0.05, "retry_backoff_max": 0.2, "record_backoff": 0.05}
 # aiosmtpd itself trips its own "login_data is deprecated" warning on every AUTH.
 logging.getLogger("mail.log").setLevel(logging.ERROR)
 
@@ -40,6 +40,7 @@ class Received:
     rcpt_tos: tuple[str, ...]
     data: bytes
     at: float
+    mail_options: tuple[str, ...] = ()
 
     @property
     def message(self) -> EmailMessage:
@@ -50,8 +51,9 @@ class Received:
 class SinkHandler:
     """aiosmtpd handler: keeps (or counts) messages; refuses or defers on demand."""
 
-    def __init__(self, keep: bool = True) -> None:
+    def __init__(self, keep: bool = True, eight_bit: bool = True) -> None:
         self.keep = keep
+        self.eight_bit = eight_bit
         self.lock = threading.Lock()
         self.messages: list[Received] = []
         self.count = 0
@@ -59,6 +61,14 @@ class SinkHandler:
         self.refusals: dict[str, list[Any]] = {}  # address -> [reply, times left or None]
         self.defer_data = 0
         self.defer_reply = "451 4.3.0 Temporary local problem, try again"
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.eight_bit:
+            return responses
+        return [line for line in responses if line[4:].upper() != "8BITMIME"]
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
@@ -88,6 +98,7 @@ class SinkHandler:
                         tuple(envelope.rcpt_tos),
                         bytes(envelope.original_content),
                         self.last_at,
+                        tuple(envelope.mail_options),
                     )
                 )
         return "250 OK: queued"
@@ -142,16 +153,23 @@ def _authenticate(
 class SmtpServer:
     """A running aiosmtpd server on 127.0.0.1 and what it received."""
 
-    def __init__(self, *, keep: bool = True, cert_dir: Path | None = None) -> None:
-        self.handler = SinkHandler(keep=keep)
+    def __init__(
+        self,
+        *,
+        keep: bool = True,
+        cert_dir: Path | None = None,
+        smtputf8: bool = False,
+        eight_bit: bool = True,
+    ) -> None:
+        self.handler = SinkHandler(keep=keep, eight_bit=eight_bit)
         self.port = free_port()
         self.cert: Path | None = None
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}
         if cert_dir is not None:
             self.cert, key = make_certificate(cert_dir)
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(self.cert, key)
-            kwargs = {
+            kwargs |= {
                 "tls_context": context,
                 "require_starttls": True,
                 "auth_required": True,
