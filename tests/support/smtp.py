@@ -13,7 +13,7 @@ import ssl
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -61,6 +61,8 @@ class SinkHandler:
         self.refusals: dict[str, list[Any]] = {}  # address -> [reply, times left or None]
         self.defer_data = 0
         self.defer_reply = "451 4.3.0 Temporary local problem, try again"
+        # Called with the count after each accepted message, before the 250 goes back.
+        self.after_accept: Callable[[int], None] | None = None
 
     async def handle_EHLO(
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
@@ -101,6 +103,9 @@ class SinkHandler:
                         tuple(envelope.mail_options),
                     )
                 )
+            count = self.count
+        if self.after_accept is not None:
+            self.after_accept(count)
         return "250 OK: queued"
 
 
