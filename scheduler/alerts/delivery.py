@@ -103,8 +103,12 @@ class Recorder:
         self.sending: Digest | None = None  # sent to the server, answer not yet known
         self.pending: Result | None = None  # answer known, not yet committed
 
-    def record(self, result: Result) -> None:
-        """Commit result and count it; raises DatabaseUnavailable when out of retries."""
+    def record(self, result: Result, *, replay: bool = False) -> None:
+        """Commit result and count it; raises DatabaseUnavailable when out of retries.
+
+        replay: an answer handed back by an earlier try; released alerts it puts back are
+        claimed again by this try, so they are not counted as failures nor retried later.
+        """
         self.pending = result
         for attempt in range(self.settings.record_retries + 1):
             try:
@@ -125,7 +129,8 @@ class Recorder:
                 )
                 time.sleep(wait)
         self.pending = self.sending = None
-        self._count(result, back)
+        if not (replay and result.kind == "release"):
+            self._count(result, back)
 
     def flush(self) -> None:
         """Commit the answer that was being recorded when the task was interrupted, if any."""
@@ -268,7 +273,7 @@ def send_batch(
     unsent: deque[Digest] = deque()
     try:
         while owed:
-            recorder.record(owed[0])
+            recorder.record(owed[0], replay=True)
             owed.popleft()
         unsent.extend(claim(subscriber_ids, settings))
         if unsent:
