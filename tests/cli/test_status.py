@@ -47,3 +47,14 @@ def test_status_counts_failed_and_stuck_alerts(sqlite_db, worker, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["alerts"] == {"pending": 1} and report["alerts_stuck"] == 1
     assert "1 alerts are stuck in pending or sending" in report["problems"]
+
+
+def test_status_flags_an_alert_run_that_never_closed(sqlite_db, worker, capsys):
+    from models import AlertRun
+
+    with Session.begin() as session:
+        session.add(AlertRun(task_id="lost-chord", started_at=utcnow() - timedelta(hours=2)))
+        session.add(AlertRun(task_id="live", started_at=utcnow(), status="running"))
+    assert main(["status"]) == 1
+    out = capsys.readouterr().out
+    assert "problem: 1 alert runs never closed (still running after ALERT_STUCK_AFTER): 1" in out
