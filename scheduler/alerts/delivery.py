@@ -135,6 +135,7 @@ class Recorder:
     def flush(self) -> None:
         """Commit the answer that was being recorded when the task was interrupted, if any."""
         if self.pending is not None:
+            self.close()  # a connection interrupted mid-statement is not to be trusted
             self.record(self.pending)
 
     def _write(self, result: Result) -> int:
