@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 from dataclasses import replace
 from email.message import EmailMessage
+from email.policy import compat32
 
 import pytest
 from aiosmtpd.smtp import AuthResult
 
 from scheduler.alerts import transport as mail
+from scheduler.alerts.mime import WIRE, build_message
 from scheduler.alerts.render import RenderedEmail
 from tests.alerts.test_render import NASTY, SENDER, item, render
 from tests.support.smtp import PASSWORD, USERNAME, Received, SmtpServer
@@ -172,3 +174,14 @@ def send_with(settings: mail.MailSettings, server: SmtpServer) -> Received:
     with app.app_context(), mail.connect(app) as conn:
         mail.send_email(conn, render(item()), SENDER)
     return server.wait_for(1)[0]
+
+
+@pytest.mark.parametrize("title", [*HOSTILE_TITLES, "Portal 2", "x" * 300, "tab\there"])
+@pytest.mark.parametrize("eight_bit", [True, False])
+def test_the_wire_policy_writes_exactly_what_compat32_writes(title, eight_bit):
+    email = replace(render(item(title=title), item(2, title=title)), subject=title)
+    message = build_message(
+        email, recipient="ann@example.com", sender="Stéam <a@scout.test>", eight_bit=eight_bit
+    )
+
+    assert message.as_bytes(policy=WIRE) == message.as_bytes(policy=compat32.clone(linesep="\r\n"))
