@@ -123,6 +123,9 @@ class Config:
     beat_max_loop_interval: float
     log_level: str
     broker_visibility_timeout: int
+    mail_smtputf8: bool = False
+    alert_db_retries: int = 5
+    alert_db_backoff: float = 1.0
 
     @property
     def mail_domain(self) -> str:
@@ -415,6 +418,7 @@ def _mail(env: Mapping[str, str]) -> dict[str, Any]:
         ),
         "mail_timeout": _float(env, "MAIL_TIMEOUT", 30.0, 0.1, 600),
         "mail_batch_size": _int(env, "MAIL_BATCH_SIZE", 100, 1, 10000),
+        "mail_smtputf8": _bool(env, "MAIL_SMTPUTF8", False),
     }
 
 
@@ -423,6 +427,8 @@ def _alerts(env: Mapping[str, str]) -> dict[str, Any]:
     return {
         "alert_stuck_after": _int(env, "ALERT_STUCK_AFTER", 420, 10, 86400 * 7),
         "alert_max_attempts": _int(env, "ALERT_MAX_ATTEMPTS", 5, 1, 100),
+        "alert_db_retries": _int(env, "ALERT_DB_RETRIES", 5, 0, 20),
+        "alert_db_backoff": _float(env, "ALERT_DB_BACKOFF", 1.0, 0.0, 60),
     }
 
 

@@ -61,7 +61,7 @@ def _last(session: Session, model: Any) -> dict[str, Any] | None:
 
 
 def database_health(session: Session, *, now: datetime, stuck_after: int) -> dict[str, Any]:
-    """Return the last scrape and alert runs, alerts by status, and how many look stuck."""
+    """Return the last runs, alerts by status, how many look stuck, and unclosed alert runs."""
     by_status = dict(
         session.execute(select(Alert.status, func.count()).group_by(Alert.status)).all()
     )
@@ -74,8 +74,14 @@ def database_health(session: Session, *, now: datetime, stuck_after: int) -> dic
         )
         or 0
     )
+    runs_stuck = session.scalars(
+        select(AlertRun.id)
+        .where(AlertRun.status == "running", AlertRun.started_at < cutoff)
+        .order_by(AlertRun.id)
+    ).all()
     return {
         "last_scrape": _last(session, ScrapeRun),
+        "alert_runs_stuck": list(runs_stuck),
         "last_alert_run": _last(session, AlertRun),
         "alerts": by_status,
         "alerts_stuck": stuck,
@@ -100,6 +106,12 @@ def problems(report: dict[str, Any]) -> list[str]:
         found.append(
             f"the oldest watched price is {format_age(oldest)} old "
             f"(PRICE_STALE_AFTER is {format_age(limit)}): is refresh-watched-prices running?"
+        )
+    if report.get("alert_runs_stuck"):
+        ids = ", ".join(str(i) for i in report["alert_runs_stuck"][:10])
+        found.append(
+            f"{len(report['alert_runs_stuck'])} alert runs never closed (still running after "
+            f"ALERT_STUCK_AFTER): {ids}"
         )
     if report.get("alerts", {}).get("failed"):
         found.append(

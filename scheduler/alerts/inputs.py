@@ -23,13 +23,23 @@ class UnknownSubscriberError(WatchError):
     """No subscriber has this address."""
 
 
-def normalize_email(email: str) -> str:
-    """Return the address normalized and lowercased; raises WatchError if it is not valid."""
+def normalize_email(email: str, *, smtputf8: bool = True) -> str:
+    """Return the address as stored: lowercased, an IDN domain as punycode; raises WatchError.
+
+    smtputf8=False also refuses what only an SMTPUTF8 relay can deliver: a non-ASCII name
+    before the @ (smtplib cannot send it otherwise). Lookups keep the default, so an address
+    stored before is still found.
+    """
     try:
         checked = validate_email(email.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
         raise WatchError(f"not a valid email address {email!r}: {exc}") from None
-    return checked.normalized.lower()
+    if checked.ascii_email is None and not smtputf8:
+        raise WatchError(
+            f"cannot deliver to {email.strip()!r}: the part before the @ is not ASCII and the "
+            "mail relay is not set up for SMTPUTF8 (MAIL_SMTPUTF8)"
+        )
+    return (checked.ascii_email or checked.normalized).lower()
 
 
 _ITEM = re.compile(r"(?i)(?:(app|sub|bundle)[_/])?(\d{1,12})/?")

@@ -1,16 +1,12 @@
-"""Render a subscriber's price-drop digest: subject, text and HTML parts, headers, MIME. Pure."""
+"""Render a subscriber's price-drop digest: subject, text and HTML parts, headers. Pure."""
 
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from email.policy import Compat32
-from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -143,67 +139,3 @@ def render_digest(digest: Digest, *, public_url: str, domain: str) -> RenderedEm
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
     )
-
-
-class WirePolicy(Compat32):
-    """compat32 with CRLF that writes short plain-ASCII headers as they are, without folding."""
-
-    def fold_binary(self, name: str, value: Any) -> bytes:
-        """Return the header line as bytes; only long or non-ASCII headers go through folding."""
-        if (
-            isinstance(value, str)
-            and value.isascii()
-            and "\n" not in value
-            and "\r" not in value
-            and len(name) + len(value) + 2 <= self.max_line_length
-        ):
-            return f"{name}: {value}{self.linesep}".encode("ascii")
-        return super().fold_binary(name, value)
-
-
-WIRE_POLICY = WirePolicy(linesep="\r\n")
-MIME_VERSION = ("MIME-Version", "1.0")
-_NEWLINES = re.compile(r"\r\n|\r|\n")  # what the email package's generator splits lines on
-
-
-def _header_lines(headers: Sequence[tuple[str, str]]) -> bytes:
-    return b"".join(WIRE_POLICY.fold_binary(name, value) for name, value in headers) + b"\r\n"
-
-
-@lru_cache(maxsize=8)
-def _part_head(subtype: str, transfer_encoding: str) -> bytes:
-    content_type = ("Content-Type", f'text/{subtype}; charset="utf-8"')
-    return _header_lines(
-        [content_type, MIME_VERSION, ("Content-Transfer-Encoding", transfer_encoding)]
-    )
-
-
-def _text_part(subtype: str, text: str) -> bytes:
-    """Return a text part as email.mime.text.MIMEText writes it in utf-8 without encoding."""
-    head = _part_head(subtype, "7bit" if text.isascii() else "8bit")
-    return head + "\r\n".join(_NEWLINES.split(text)).encode()
-
-
-def _multipart(headers: Sequence[tuple[str, str]], boundary: str, parts: list[bytes]) -> bytes:
-    """Return a multipart entity laid out as the email package's generator writes it."""
-    first, last = f"--{boundary}\r\n".encode(), f"\r\n--{boundary}--\r\n".encode()
-    return _header_lines(headers) + first + f"\r\n--{boundary}\r\n".encode().join(parts) + last
-
-
-def mime_bytes(headers: Sequence[tuple[str, str]], text: str, html: str) -> bytes:
-    """Return the wire bytes of a multipart/mixed email holding a text/HTML alternative.
-
-    These are the bytes Flask-Mail's Message makes the email package write for a text and an
-    HTML body with WIRE_POLICY (same structure, header folding, 7bit/8bit parts), written
-    directly, in a third of the CPU. headers: (name, value) after Content-Type and MIME-Version,
-    values already encoded for the wire (RFC 2047 where needed). Boundaries are random.
-    """
-    token = secrets.token_hex(32)
-    outer, inner = f"=_{token[:32]}", f"=_{token[32:]}"
-    alternative = _multipart(
-        [("Content-Type", f'multipart/alternative; boundary="{inner}"'), MIME_VERSION],
-        inner,
-        [_text_part("plain", text), _text_part("html", html)],
-    )
-    mixed = ("Content-Type", f'multipart/mixed; boundary="{outer}"')
-    return _multipart([mixed, MIME_VERSION, *headers], outer, [alternative])

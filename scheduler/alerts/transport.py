@@ -1,35 +1,26 @@
 """Sending email: the worker's Flask app with Flask-Mail, SMTP connections with a timeout, errors.
 
-Settings come from config.py. Tests and the benchmark point the worker at their own SMTP
-server with ``override_settings(replace(current_settings(), port=...))`` and undo it with
-``override_settings(None)``; no SMTP code is mocked.
+Settings come from config.py. Tests point the worker at their own SMTP server with
+``override_settings(replace(current_settings(), port=...))`` and undo it with
+``override_settings(None)``; no SMTP code is mocked. Messages are built by mime.py.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import smtplib
 import ssl
-import time
 from dataclasses import dataclass, field
-from email.utils import formatdate
 from functools import lru_cache
 from types import TracebackType
 from typing import Any
 
-from flask import Flask, current_app
-from flask_mail import (
-    BadHeaderError,
-    Connection,
-    Mail,
-    Message,
-    email_dispatched,
-    sanitize_address,
-    sanitize_addresses,
-    sanitize_subject,
-)
+from flask import Flask
+from flask_mail import Connection, Mail
 
 from config import Config, get_config
-from scheduler.alerts.render import RenderedEmail, mime_bytes
+from scheduler.alerts.mime import AddressError, Wire, build_wire
+from scheduler.alerts.render import RenderedEmail
 
 
 class DeliveryError(Exception):
@@ -66,6 +57,9 @@ class MailSettings:
     ca_file: str | None = None
     retry_backoff: float = 30.0
     retry_backoff_max: float = 300.0
+    max_attempts: int = 5
+    record_retries: int = 5  # tries to record a result while the database is unreachable
+    record_backoff: float = 1.0  # seconds before the first such retry; doubles each time
 
     @classmethod
     def from_config(cls, config: Config) -> MailSettings:
@@ -82,6 +76,9 @@ class MailSettings:
             domain=config.mail_domain,
             public_url=config.public_url,
             store_url=config.store_url,
+            max_attempts=config.alert_max_attempts,
+            record_retries=config.alert_db_retries,
+            record_backoff=config.alert_db_backoff,
         )
 
 
@@ -118,44 +115,20 @@ def create_mail_app(settings: MailSettings) -> Flask:
     return app
 
 
-_sanitized_sender = lru_cache(maxsize=8)(sanitize_address)
-
-
-@lru_cache(maxsize=2)
-def _date_header(second: int) -> str:
-    # The Date header shows whole seconds, and a batch sends many emails in each.
-    return formatdate(second, localtime=True)
-
-
-class DigestMessage(Message):
-    """Flask-Mail's Message for a digest (a text and an HTML part, no attachments or Cc).
-
-    Flask-Mail builds a tree of MIME objects and has the email package write it out: about
-    0.3 ms a message, the biggest share of a batch's CPU. as_bytes sets the same headers the
-    same way and has email_render.mime_bytes write the same bytes straight from the two texts.
-    """
-
-    def as_bytes(self) -> bytes:
-        """Return the message as it goes on the wire."""
-        return self.wire_bytes(sanitize_addresses(self.recipients))
-
-    def wire_bytes(self, recipients: list[str]) -> bytes:
-        """Return the message for recipients already sanitized, headers as Flask-Mail sets them."""
-        headers = [("Subject", sanitize_subject(self.subject))] if self.subject else []
-        headers += [
-            ("From", _sanitized_sender(self.sender)),
-            ("To", ", ".join(set(recipients))),
-            ("Date", _date_header(int(self.date or time.time()))),
-            ("Message-ID", self.msgId),
-            *(self.extra_headers or {}).items(),
-        ]
-        return mime_bytes(headers, self.body or "", self.html or "")
-
-
 @lru_cache(maxsize=8)
 def tls_context(ca_file: str | None) -> ssl.SSLContext:
     """Return a verifying TLS context (system CAs, or ca_file), built once per process."""
     return ssl.create_default_context(cafile=ca_file)
+
+
+def is_loopback(host: str) -> bool:
+    """Return True when host names this machine (no DNS lookup: only literal loopbacks)."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class MailConnection(Connection):
@@ -173,6 +146,12 @@ class MailConnection(Connection):
     def configure_host(self) -> smtplib.SMTP:
         """Open, secure and log in to the SMTP server; raises ConnectionFailure."""
         mail = self.mail
+        plain = not (mail.use_ssl or mail.use_tls)
+        if plain and mail.username and mail.password and not is_loopback(mail.server):
+            raise ConnectionFailure(
+                f"refusing to send SMTP credentials to {mail.server} over plain TCP: "
+                "set MAIL_USE_TLS or MAIL_USE_SSL"
+            )
         host: smtplib.SMTP | None = None
         try:
             if mail.use_ssl:
@@ -185,6 +164,7 @@ class MailConnection(Connection):
                 host.starttls(context=tls_context(self.ca_file))
             if mail.username and mail.password:
                 host.login(mail.username, mail.password)
+            host.ehlo_or_helo_if_needed()  # so has_extn() knows what the server offers
         except (smtplib.SMTPException, OSError) as exc:
             if host is not None:
                 host.close()
@@ -193,24 +173,15 @@ class MailConnection(Connection):
             ) from exc
         return host
 
-    def send(self, message: Message, envelope_from: str | tuple[str, str] | None = None) -> None:
-        """Send like Flask-Mail, but parse and encode a DigestMessage's addresses only once.
+    def offers(self, extension: str) -> bool:
+        """Return True when the connected server announced this ESMTP extension."""
+        return self.host is not None and bool(self.host.has_extn(extension))
 
-        Flask-Mail does the sender and recipients for the envelope and again for the headers,
-        a sixth of a batch's CPU; here the sender once a process, the recipients once a message.
-        Flask-Mail's MAIL_MAX_EMAILS reconnect is not honoured (create_mail_app never sets it).
-        """
-        if not isinstance(message, DigestMessage) or self.host is None:
-            return super().send(message, envelope_from)
-        if message.has_bad_headers():
-            raise BadHeaderError
-        if message.date is None:
-            message.date = time.time()
-        recipients = sanitize_addresses(message.send_to)
-        sender = _sanitized_sender(envelope_from or message.sender)
-        data = message.wire_bytes(recipients)
-        self.host.sendmail(sender, recipients, data, message.mail_options, message.rcpt_options)
-        email_dispatched.send(current_app._get_current_object(), message=message)
+    def send_wire(self, wire: Wire) -> None:
+        """Send one built email to its one recipient; smtplib's errors escape."""
+        if self.host is None:
+            raise ConnectionFailure("not connected")
+        self.host.sendmail(wire.sender, [wire.recipient], wire.data, list(wire.mail_options))
 
     def __exit__(
         self,
@@ -252,30 +223,37 @@ def _by_code(code: int, reason: str) -> DeliveryError:
     return PermanentFailure(reason)
 
 
-def build_message(email: RenderedEmail) -> Message:
-    """Return the Flask-Mail message for a rendered email (needs an app context)."""
-    message = DigestMessage(
-        subject=email.subject,
-        recipients=[email.recipient],
-        body=email.text,
-        html=email.html,
-        extra_headers=dict(email.headers),
-    )
-    message.msgId = email.message_id
-    return message
-
-
-def send_email(conn: MailConnection, email: RenderedEmail) -> None:
-    """Send one email on an open connection; raises a DeliveryError subclass if not accepted."""
+def build(conn: MailConnection, email: RenderedEmail, sender: str) -> Wire:
+    """Return the email encoded for what this server offers; raises PermanentFailure."""
     try:
-        conn.send(build_message(email))
+        return build_wire(
+            email,
+            sender=sender,
+            eight_bit=conn.offers("8bitmime"),
+            smtputf8=conn.offers("smtputf8"),
+        )
+    except AddressError as exc:
+        raise PermanentFailure(str(exc)) from None
+
+
+def send_email(conn: MailConnection, email: RenderedEmail, sender: str) -> None:
+    """Send one email on an open connection; raises a DeliveryError subclass if not accepted.
+
+    Every failure that belongs to this recipient alone (refused, unencodable) is a
+    PermanentFailure or TemporaryFailure; only a broken connection is a ConnectionFailure.
+    """
+    wire = build(conn, email, sender)
+    try:
+        conn.send_wire(wire)
     except smtplib.SMTPRecipientsRefused as exc:
         code, reply = next(iter(exc.recipients.values()))
         reason = f"{code} {reply.decode(errors='replace') if isinstance(reply, bytes) else reply}"
         raise _by_code(code, reason) from exc
     except smtplib.SMTPResponseException as exc:
         raise _by_code(exc.smtp_code, _describe(exc)) from exc
-    except BadHeaderError as exc:
-        raise PermanentFailure(f"bad header in message to {email.recipient!r}") from exc
+    except smtplib.SMTPNotSupportedError as exc:
+        raise PermanentFailure(f"{email.recipient!r}: {exc}") from exc
+    except UnicodeError as exc:
+        raise PermanentFailure(f"cannot encode the message to {email.recipient!r}: {exc}") from exc
     except (smtplib.SMTPException, OSError) as exc:
         raise ConnectionFailure(_describe(exc)) from exc

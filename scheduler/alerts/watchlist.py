@@ -81,9 +81,12 @@ def find_subscriber(session: Session, email: str) -> Subscriber | None:
     return session.scalars(select(Subscriber).where(Subscriber.email == address)).first()
 
 
-def subscribe(session: Session, email: str) -> Subscriber:
-    """Return the subscribed subscriber for email, creating or re-subscribing it (new token)."""
-    address = normalize_email(email)
+def subscribe(session: Session, email: str, *, smtputf8: bool = False) -> Subscriber:
+    """Return the subscribed subscriber for email, creating or re-subscribing it (new token).
+
+    Raises WatchError for an address the relay cannot reach (smtputf8: it takes SMTPUTF8).
+    """
+    address = normalize_email(email, smtputf8=smtputf8)
     dialect = postgresql if session.connection().dialect.name == "postgresql" else sqlite
     session.execute(
         dialect.insert(Subscriber)

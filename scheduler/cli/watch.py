@@ -82,10 +82,12 @@ def _whole(text: str, name: str) -> int:
 
 def cmd_subscribe(args: argparse.Namespace) -> int:
     """Subscribe EMAIL (again, with a new unsubscribe link, if it had unsubscribed)."""
+    from config import get_config
     from scheduler.alerts import watchlist
 
+    smtputf8 = get_config().mail_smtputf8
     with _session() as session:
-        email = watchlist.subscribe(session, args.email).email
+        email = watchlist.subscribe(session, args.email, smtputf8=smtputf8).email
     print(f"subscribed {email}")
     return 0
 

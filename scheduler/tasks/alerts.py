@@ -8,23 +8,16 @@ callback recomputes the figures from the alerts themselves.
 from __future__ import annotations
 
 import logging
-import queue
-import random
-import threading
-from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from celery import chord
-from celery.exceptions import SoftTimeLimitExceeded
-from sqlalchemy import Connection
+from sqlalchemy.exc import InterfaceError, OperationalError
 
-from models import Session, get_engine, utcnow
-from scheduler.alerts import outbox
+from models import Session, utcnow
+from scheduler.alerts import delivery, outbox
 from scheduler.alerts import transport as mail
-from scheduler.alerts.render import Digest, render_digest
 from scheduler.alerts.watchlist import find_due_alerts, pending_alert_batches
 from scheduler.celery_app import CONFIG, app
 
@@ -66,26 +59,6 @@ def dispatch(run_id: int, batches: Sequence[Sequence[int]]) -> None:
     chord(header)(finish_alert_run.s(run_id))
 
 
-@dataclass
-class Outcome:
-    """What one send task did: alert counts, and subscribers to try again later."""
-
-    sent: int = 0
-    failed: int = 0
-    emails: int = 0
-    retry_ids: list[int] = field(default_factory=list)
-    error: str | None = None
-
-    def status(self) -> dict[str, Any]:
-        """Return the tiny JSON status a chord header returns."""
-        return {
-            "sent": self.sent,
-            "failed": self.failed,
-            "emails": self.emails,
-            "error": self.error,
-        }
-
-
 @app.task(
     bind=True,
     name="scheduler.tasks.alerts.send_digests",
@@ -94,17 +67,29 @@ class Outcome:
     soft_time_limit=SEND_SOFT_TIME_LIMIT,
     time_limit=SEND_SOFT_TIME_LIMIT + 60,
 )
-def send_digests(self: Any, run_id: int, subscriber_ids: list[int]) -> dict[str, Any]:
-    """Send one digest per subscriber over one SMTP connection; returns counts, never raises."""
+def send_digests(
+    self: Any,
+    run_id: int,
+    subscriber_ids: list[int],
+    unrecorded: list[Any] | None = None,
+    db_retries: int = 0,
+) -> dict[str, Any]:
+    """Send one digest per subscriber over one SMTP connection; returns counts, never raises.
+
+    unrecorded: answers a try could not record (the database was down), recorded first.
+    """
     settings = mail.current_settings()
-    with Session.begin() as session:
-        claimed = outbox.claim_alerts(session, subscriber_ids, now=utcnow())
-        digests = outbox.load_digests(session, claimed, store_url=settings.store_url)
-    outcome = Outcome()
-    if digests:
-        deliver(digests, settings, outcome)
+    try:
+        outcome = delivery.send_batch(subscriber_ids, settings, unrecorded=unrecorded or ())
+    except delivery.DatabaseUnavailable as exc:
+        return _database_down(self, run_id, subscriber_ids, exc, db_retries, settings)
+    except Exception as exc:  # a chord header must return, or the run never closes
+        log.exception("alert run %s: send of %s failed", run_id, subscriber_ids)
+        return {"sent": 0, "failed": 0, "emails": 0, "error": f"{type(exc).__name__}: {exc}"}
     if outcome.retry_ids:
-        countdown = backoff(settings, self.request.retries)
+        countdown = delivery.backoff(
+            settings.retry_backoff, settings.retry_backoff_max, self.request.retries
+        )
         log.info(
             "alert run %s: retrying %d subscribers in %.1fs: %s",
             run_id,
@@ -112,125 +97,47 @@ def send_digests(self: Any, run_id: int, subscriber_ids: list[int]) -> dict[str,
             countdown,
             outcome.error,
         )
-        raise self.retry(args=(run_id, outcome.retry_ids), countdown=countdown)
+        raise self.retry(args=(run_id, outcome.retry_ids), kwargs={}, countdown=countdown)
     return outcome.status()
 
 
-def backoff(settings: mail.MailSettings, retries: int) -> float:
-    """Return seconds to wait before retry number retries + 1: exponential, capped, jittered."""
-    delay = min(settings.retry_backoff * 2**retries, settings.retry_backoff_max)
-    return delay * random.uniform(0.8, 1.0)
-
-
-def deliver(digests: Sequence[Digest], settings: mail.MailSettings, outcome: Outcome) -> None:
-    """Send claimed digests on one SMTP connection; each result is committed as soon as known."""
-    app_ = mail.create_mail_app(settings)
-    writer = OutboxWriter(outcome)
-    writer.start()
-    try:
-        with app_.app_context():
-            unsent = deque(digests)
-            try:
-                with mail.connect(app_) as conn:
-                    while unsent:
-                        writer.check()
-                        send_one(conn, unsent[0], settings, writer)
-                        unsent.popleft()
-            except (mail.ConnectionFailure, SoftTimeLimitExceeded) as exc:
-                for digest in unsent:
-                    writer.put("release", digest, str(exc) or "soft time limit reached")
-    finally:
-        writer.close()
-
-
-def send_one(
-    conn: mail.MailConnection, digest: Digest, settings: mail.MailSettings, writer: OutboxWriter
-) -> None:
-    """Render and send one digest and hand its result to the writer. ConnectionFailure escapes."""
-    try:
-        email = render_digest(digest, public_url=settings.public_url, domain=settings.domain)
-    except Exception as exc:  # a bug for one subscriber must not stop the batch or the chord
-        log.exception("cannot render digest for subscriber %s", digest.subscriber_id)
-        writer.put("fail", digest, f"render error: {type(exc).__name__}: {exc}")
-        return
-    try:
-        mail.send_email(conn, email)
-    except mail.PermanentFailure as exc:
-        writer.put("fail", digest, str(exc))
-    except mail.TemporaryFailure as exc:
-        writer.put("release", digest, str(exc))
-    else:
-        writer.put("sent", digest, email.message_id)
-
-
-class OutboxWriter(threading.Thread):
-    """Commits each subscriber's result to the outbox, in order, on its own DB connection.
-
-    It runs beside the SMTP loop so a commit's round trip and fsync overlap the next message;
-    the short queue keeps it at most QUEUE_DEPTH results behind what the server accepted.
-    """
-
-    QUEUE_DEPTH = 2
-
-    def __init__(self, outcome: Outcome) -> None:
-        super().__init__(name="outbox-writer", daemon=True)
-        self.outcome = outcome
-        self.jobs: queue.Queue[tuple[str, Digest, str] | None] = queue.Queue(self.QUEUE_DEPTH)
-        self.error: BaseException | None = None
-
-    def put(self, kind: str, digest: Digest, detail: str) -> None:
-        """Queue a result: 'sent' (detail: Message-ID), 'fail' or 'release' (detail: reason)."""
-        self.jobs.put((kind, digest, detail))
-
-    def check(self) -> None:
-        """Raise the writer's database error, if it had one, so the batch stops sending."""
-        if self.error is not None:
-            raise RuntimeError(f"outbox writer failed: {self.error}") from self.error
-
-    def close(self) -> None:
-        """Wait until every queued result is committed; raises if one could not be."""
-        self.jobs.put(None)
-        self.join()
-        self.check()
-
-    def run(self) -> None:
-        # Each result is one UPDATE, so autocommit makes it one round trip (no BEGIN/COMMIT)
-        # on PostgreSQL; SQLite still wraps it in BEGIN IMMEDIATE ... COMMIT.
-        with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as db:
-            while (job := self.jobs.get()) is not None:
-                if self.error is not None:
-                    continue  # drain, so the sender never blocks; the batch stops at check()
-                try:
-                    self.record(db, *job)
-                    db.commit()
-                except Exception as exc:
-                    log.exception("cannot record %s for %s", job[0], job[1].alert_ids)
-                    db.rollback()
-                    self.error = exc
-
-    def record(self, db: Connection, kind: str, digest: Digest, detail: str) -> None:
-        """Write one result to the outbox and count it."""
-        ids, outcome = digest.alert_ids, self.outcome
-        if kind == "sent":
-            outbox.mark_sent(db, ids, message_id=detail, now=utcnow())
-            outcome.sent, outcome.emails = outcome.sent + len(ids), outcome.emails + 1
-            return
-        outcome.error = detail
-        back = 0
-        if kind == "release":
-            back = outbox.release(db, ids, reason=detail, max_attempts=CONFIG.alert_max_attempts)
-        else:
-            outbox.mark_failed(db, ids, reason=detail)
-            log.warning("alerts %s to subscriber %s failed: %s", ids, digest.subscriber_id, detail)
-        if back:
-            outcome.retry_ids.append(digest.subscriber_id)
-        outcome.failed += len(ids) - back
+def _database_down(
+    task: Any,
+    run_id: int,
+    subscriber_ids: list[int],
+    exc: delivery.DatabaseUnavailable,
+    db_retries: int,
+    settings: mail.MailSettings,
+) -> dict[str, Any]:
+    """Hand the unrecorded answers to a retry of the task, or give up with a status."""
+    owed = [result.to_json() for result in exc.unrecorded]
+    if db_retries >= settings.record_retries:
+        log.error(
+            "alert run %s: giving up on %d subscribers, %d answers unrecorded: %s",
+            run_id,
+            len(subscriber_ids),
+            len(owed),
+            exc,
+        )
+        return {"sent": 0, "failed": 0, "emails": 0, "error": str(exc)}
+    countdown = delivery.backoff(settings.record_backoff * 4, 60.0, db_retries)
+    log.warning("alert run %s: %s; trying again in %.1fs", run_id, exc, countdown)
+    raise task.retry(
+        args=(run_id, subscriber_ids),
+        kwargs={"unrecorded": owed, "db_retries": db_retries + 1},
+        countdown=countdown,
+    )
 
 
 @app.task(
     bind=True,
     name="scheduler.tasks.alerts.finish_alert_run",
     acks_late=True,
+    # The run closes only here: ride out a database restart rather than leave it running.
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    max_retries=8,
     soft_time_limit=60,
     time_limit=120,
 )

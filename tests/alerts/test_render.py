@@ -26,6 +26,7 @@ from tests.alerts.test_delivery import add_game, add_pending_alert
 from tests.support.smtp import SmtpServer, free_port
 
 NASTY = '<script>alert("x")</script> Tom & Jerry'
+SENDER = "SteamScout <alerts@scout.test>"
 
 
 def item(
@@ -203,7 +204,7 @@ def test_starttls_and_login_work_and_a_wrong_password_is_a_connection_failure(tm
         good = server.settings(mail.current_settings())
         app = mail.create_mail_app(good)
         with app.app_context(), mail.connect(app) as conn:
-            mail.send_email(conn, render(item()))
+            mail.send_email(conn, render(item()), SENDER)
         assert server.wait_for(1)[0].message["Subject"] == "Portal 2 is now $4.99"
 
         bad = mail.create_mail_app(replace(good, password="wrong"))
@@ -226,8 +227,8 @@ def test_a_5xx_and_a_4xx_per_recipient_are_told_apart(smtp_server):
     app = mail.create_mail_app(mail.current_settings())
     with app.app_context(), mail.connect(app) as conn:
         with pytest.raises(mail.PermanentFailure, match="550 5.1.1 user unknown"):
-            mail.send_email(conn, replace(render(item()), recipient="gone@example.com"))
+            mail.send_email(conn, replace(render(item()), recipient="gone@example.com"), SENDER)
         with pytest.raises(mail.TemporaryFailure, match="452"):
-            mail.send_email(conn, replace(render(item()), recipient="busy@example.com"))
-        mail.send_email(conn, render(item()))
+            mail.send_email(conn, replace(render(item()), recipient="busy@example.com"), SENDER)
+        mail.send_email(conn, render(item()), SENDER)
     assert [m.rcpt_tos for m in smtp_server.messages] == [("ann@example.com",)]

@@ -99,3 +99,14 @@ def test_status_raises_no_price_problem_while_watched_prices_are_fresh(
         lock.release()
     report = json.loads(capsys.readouterr().out)
     assert report["prices"]["watched"] == 1 and report["problems"] == []
+
+
+def test_status_flags_an_alert_run_that_never_closed(sqlite_db, worker, capsys):
+    from models import AlertRun
+
+    with Session.begin() as session:
+        session.add(AlertRun(task_id="lost-chord", started_at=utcnow() - timedelta(hours=2)))
+        session.add(AlertRun(task_id="live", started_at=utcnow(), status="running"))
+    assert main(["status"]) == 1
+    out = capsys.readouterr().out
+    assert "problem: 1 alert runs never closed (still running after ALERT_STUCK_AFTER): 1" in out

@@ -141,6 +141,7 @@ def test_unsubscribe_by_email_skips_pending_alerts(
 
 BAD_COMMANDS = [
     (["subscribe", "not-an-email"], "not a valid email address"),
+    (["subscribe", "ünïcødé@exämple.com"], "not set up for SMTPUTF8 (MAIL_SMTPUTF8)"),
     (["watch", "add", "nobody@", "440", "--below", "5"], "not a valid email address"),
     (["watch", "add", ANN, "App_999999", "--below", "5"], "App_999999 is not in the catalogue"),
     (["watch", "add", ANN, "game/440", "--below", "5"], "not a store item"),
@@ -192,6 +193,24 @@ def test_the_scout_program_shows_no_traceback_for_bad_input(catalogue: str) -> N
         assert done.stdout == "" and len(done.stderr.splitlines()) == 1
         assert message in done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_an_idn_domain_is_stored_as_punycode_and_found_either_way(
+    catalogue: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = scout(capsys, "subscribe", "ann@exämple.com")
+    assert (status, out, err) == (0, "subscribed ann@xn--exmple-cua.com\n", "")
+    assert scout(capsys, "watch", "add", "ann@exämple.com", "440", "--new-low")[0] == 0
+    assert counts() == (1, 1, 0)
+
+
+def test_an_smtputf8_relay_takes_a_non_ascii_name_before_the_at(catalogue: str) -> None:
+    with Session.begin() as session:
+        assert subscribe(session, "ünïcødé@example.com", smtputf8=True).email == (
+            "ünïcødé@example.com"
+        )
+        with pytest.raises(WatchError, match="MAIL_SMTPUTF8"):
+            subscribe(session, "ünïcødé@example.com")
 
 
 def test_the_rule_options_are_required_and_exclusive(

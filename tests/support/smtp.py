@@ -14,7 +14,7 @@ import ssl
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -28,7 +28,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from scheduler.alerts import transport as mail
 
 USERNAME, PASSWORD = "scout", "s3cret-pass"
-TEST_BACKOFF = {"retry_backoff": 0.05, "retry_backoff_max": 0.2}
+TEST_BACKOFF = {"retry_backoff": 0.05, "retry_backoff_max": 0.2, "record_backoff": 0.05}
 # aiosmtpd itself trips its own "login_data is deprecated" warning on every AUTH.
 logging.getLogger("mail.log").setLevel(logging.ERROR)
 
@@ -41,6 +41,7 @@ class Received:
     rcpt_tos: tuple[str, ...]
     data: bytes
     at: float
+    mail_options: tuple[str, ...] = ()
 
     @property
     def message(self) -> EmailMessage:
@@ -56,8 +57,9 @@ class Received:
 class SinkHandler:
     """aiosmtpd handler: keeps (or counts) messages; refuses or defers on demand."""
 
-    def __init__(self, keep: bool = True) -> None:
+    def __init__(self, keep: bool = True, eight_bit: bool = True) -> None:
         self.keep = keep
+        self.eight_bit = eight_bit
         self.lock = threading.Lock()
         self.messages: list[Received] = []
         self.count = 0
@@ -66,6 +68,16 @@ class SinkHandler:
         self.defer_data = 0
         self.defer_reply = "451 4.3.0 Temporary local problem, try again"
         self.data_delay = 0.0  # seconds each DATA takes: a slow server, so faults land mid batch
+        # Called with the count after each accepted message, before the 250 goes back.
+        self.after_accept: Callable[[int], None] | None = None
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.eight_bit:
+            return responses
+        return [line for line in responses if line[4:].upper() != "8BITMIME"]
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
@@ -97,8 +109,12 @@ class SinkHandler:
                         tuple(envelope.rcpt_tos),
                         bytes(envelope.original_content),
                         self.last_at,
+                        tuple(envelope.mail_options),
                     )
                 )
+            count = self.count
+        if self.after_accept is not None:
+            self.after_accept(count)
         return "250 OK: queued"
 
 
@@ -151,16 +167,23 @@ def _authenticate(
 class SmtpServer:
     """A running aiosmtpd server on 127.0.0.1 and what it received."""
 
-    def __init__(self, *, keep: bool = True, cert_dir: Path | None = None) -> None:
-        self.handler = SinkHandler(keep=keep)
+    def __init__(
+        self,
+        *,
+        keep: bool = True,
+        cert_dir: Path | None = None,
+        smtputf8: bool = False,
+        eight_bit: bool = True,
+    ) -> None:
+        self.handler = SinkHandler(keep=keep, eight_bit=eight_bit)
         self.port = free_port()
         self.cert: Path | None = None
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}
         if cert_dir is not None:
             self.cert, key = make_certificate(cert_dir)
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(self.cert, key)
-            kwargs = {
+            kwargs |= {
                 "tls_context": context,
                 "require_starttls": True,
                 "auth_required": True,

@@ -1,0 +1,111 @@
+"""Delivery under faults: bad recipients, a database that stops answering, a run left open."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+
+from models import Session, Subscriber, utcnow
+from scheduler.alerts.watchlist import add_watch
+from scheduler.tasks.alerts import send_digests
+from tests.alerts.test_delivery import (  # noqa: F401  (catalogue is a fixture)
+    add_game,
+    add_pending_alert,
+    alerts_by_email,
+    catalogue,
+    run_check,
+    watch,
+)
+
+UNICODE = "ünïcødé@example.com"
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_non_ascii_recipient_fails_alone_and_the_rest_of_the_batch_is_served(worker, smtp_server):
+    watch("ann@example.com", 620)
+    with Session.begin() as session:  # stored before subscribe refused such addresses
+        session.add(Subscriber(email=UNICODE, unsubscribe_token="t" * 43, created_at=utcnow()))
+        session.flush()
+        add_watch(session, UNICODE, "app/400", below_cents=1000)
+    watch("bob@example.com", 220)
+
+    run = run_check()
+
+    assert (run.status, run.sent, run.failed) == ("done", 2, 1)
+    assert sorted(m.rcpt_tos[0] for m in smtp_server.messages) == [
+        "ann@example.com",
+        "bob@example.com",
+    ]
+    (alert,) = alerts_by_email()[UNICODE]
+    assert (alert.status, alert.attempts) == ("failed", 1)
+    assert "does not offer SMTPUTF8" in (alert.last_error or "")
+    assert "SMTPUTF8" in (run.error_summary or "")
+
+
+RECIPIENTS = ("a@example.com", "b@example.com", "c@example.com")
+
+
+def three_pending(emails: tuple[str, ...] = RECIPIENTS) -> list[int]:
+    """Three subscribers with one pending alert each; return their ids."""
+    with Session.begin() as session:
+        game = add_game(session, 620, "Portal 2", price=499)
+        return [add_pending_alert(session, email, game).subscriber_id for email in emails]
+
+
+class OutboxLock:
+    """Locks the alerts table against writers from another connection, on demand."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.conn: Any = None
+
+    def take(self) -> None:
+        """Lock the table; return once the lock is held."""
+        if self.url.startswith("sqlite"):
+            self.conn = sqlite3.connect(
+                make_url(self.url).database, isolation_level=None, check_same_thread=False
+            )
+            self.conn.execute("BEGIN IMMEDIATE")
+        else:
+            self.engine = create_engine(self.url)
+            self.conn = self.engine.connect()
+            self.conn.exec_driver_sql("LOCK TABLE alerts IN EXCLUSIVE MODE")
+
+    def release(self) -> None:
+        """Let writers in again."""
+        if self.conn is not None:
+            self.conn.rollback()
+            self.conn.close()
+            self.conn = None
+            if not self.url.startswith("sqlite"):
+                self.engine.dispose()
+
+
+def test_nothing_more_is_sent_until_the_accepted_email_is_recorded(db, worker, smtp_server):
+    ids = three_pending()
+    lock = OutboxLock(db)
+
+    def lock_after_the_first(count: int) -> None:
+        if count == 1:
+            lock.take()  # before the server's 250 reaches the sender
+
+    smtp_server.handler.after_accept = lock_after_the_first
+    try:
+        result = send_digests.delay(0, ids)
+        smtp_server.wait_for(1)
+        time.sleep(1.5)
+        sent_while_locked = smtp_server.handler.count
+    finally:
+        lock.release()
+    status = result.get(timeout=30)
+
+    assert sent_while_locked == 1  # the old writer thread let two more go out
+    assert (status["emails"], status["sent"]) == (3, 3)
+    recipients = sorted(m.rcpt_tos[0] for m in smtp_server.messages)
+    assert recipients == list(RECIPIENTS)
+    assert {a.status for group in alerts_by_email().values() for a in group} == {"sent"}
