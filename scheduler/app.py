@@ -62,6 +62,14 @@ def create_app(config: Config) -> Flask:
     return app
 
 
+def bound_config() -> Config | None:
+    """Return the Config of the app the Celery app is bound to, or None before create_app."""
+    if celery.flask_app is None:
+        return None
+    config: Config = celery.flask_app.extensions[CONFIG_KEY]
+    return config
+
+
 def current_config() -> Config:
     """Return the Config of the Flask app in context; raises RuntimeError outside one."""
     config: Config = current_app.extensions[CONFIG_KEY]

@@ -46,20 +46,19 @@ def parse_call_texts(args: str | None, kwargs: str | None, options: str | None) 
     return found
 
 
-def apply_edit(work: Callable[[Any], T]) -> tuple[T, bool]:
+def apply_edit(work: Callable[[Any], T], redis_url: str) -> tuple[T, bool]:
     """Commit work(session) as one transaction, then nudge beat; returns (result, nudged)."""
     result = in_transaction(work)
-    return result, nudge_beat()
+    return result, nudge_beat(redis_url)
 
 
-def nudge_beat() -> bool:
+def nudge_beat(redis_url: str) -> bool:
     """Publish the change nudge; False when Redis is unreachable (beat still polls the DB)."""
     import redis
 
-    from config import get_config
     from scheduler.beat.lock import nudge
 
-    with redis.Redis.from_url(get_config().redis_url, socket_timeout=2) as client:
+    with redis.Redis.from_url(redis_url, socket_timeout=2) as client:
         return nudge(client, 0)
 
 

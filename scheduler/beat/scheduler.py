@@ -56,9 +56,12 @@ class DatabaseScheduler(Scheduler):
         lock_ttl: float | None = None,
         **kwargs: Any,
     ) -> None:
-        from config import get_config
+        from scheduler.app import bound_config
 
-        config = get_config()
+        # celery beat loads scheduler.celery_app, which built the app from the environment.
+        config = bound_config()
+        if config is None:
+            raise RuntimeError("no app: build it with scheduler.app.create_app(config) first")
         self.clock = clock or utcnow
         self.tz = ZoneInfo(timezone or config.timezone)
         self.defaults = DEFAULT_SCHEDULE if defaults is None else defaults

@@ -32,6 +32,7 @@ from urllib.parse import urlencode, urlsplit
 import requests
 from limits.errors import StorageError
 
+from config import Config
 from scheduler.catalogue.limiter import SharedRateLimit
 
 log = logging.getLogger(__name__)
@@ -254,6 +255,24 @@ def _one_line(exc: BaseException) -> str:
 
 _clients: dict[tuple[object, ...], StoreClient] = {}
 _clients_lock = threading.Lock()
+
+
+def client_for(config: Config) -> StoreClient:
+    """Return this process's polite store client for config's store settings."""
+    return get_client(
+        base_url=config.store_url,
+        country=config.store_country,
+        language=config.store_language,
+        connect_timeout=config.store_connect_timeout,
+        read_timeout=config.store_read_timeout,
+        max_retries=config.store_max_retries,
+        backoff_base=config.store_backoff_base,
+        backoff_max=config.store_backoff_max,
+        user_agent=config.store_user_agent,
+        rate_limit=config.store_rate_limit,
+        appdetails_rate_limit=config.store_appdetails_rate_limit,
+        redis_url=config.redis_url,
+    )
 
 
 def get_client(**settings: object) -> StoreClient:

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from config import ConfigError
+from config import Config, ConfigError
+from scheduler.app import create_app
 from scheduler.cli.arguments import ScoutParser
 from scheduler.cli.output import CLIError
 
@@ -39,11 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run one scout command; return its exit status."""
+def main(argv: Sequence[str] | None = None, config: Config | None = None) -> int:
+    """Run one scout command with config (default: from the environment); return its status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if config is not None:
+            create_app(config)
         return int(args.func(args) or 0)
     except (CLIError, ConfigError) as exc:
         print(f"scout: error: {exc}", file=sys.stderr)

@@ -114,9 +114,9 @@ def _edit(work: Any) -> Any:
     """Commit one edit and nudge beat; a refused edit becomes one CLI line."""
     from scheduler.cli.services import open_database
 
-    open_database()
+    config = open_database()
     with _plainly():
-        result, nudged = admin.apply_edit(work)
+        result, nudged = admin.apply_edit(work, config.redis_url)
     if not nudged:
         print("note: Redis unreachable; beat picks the edit up from the database in a second")
     return result
@@ -138,9 +138,9 @@ def _loading_rules() -> CallRules:
 
 
 def _tz() -> ZoneInfo:
-    from config import get_config
+    from scheduler.cli.services import cli_config
 
-    return ZoneInfo(get_config().timezone)
+    return ZoneInfo(cli_config().timezone)
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -4,18 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from config import Config
 from scheduler.cli.output import CLIError
 
 
-def open_database() -> None:
-    """Bind models.base.Session to the configured database (once per process)."""
-    from config import get_config
-    from models.base import configure_engine, get_engine
+def cli_config() -> Config:
+    """Return the Config of the app this process built, building it from the environment first.
 
-    try:
-        get_engine()
-    except RuntimeError:
-        configure_engine(get_config().database_url)
+    The scout command builds it from the environment on first use; a caller that built the
+    app already (main(config=...), a test) has its Config used.
+    """
+    from config import get_config
+    from scheduler.app import bound_config, create_app
+
+    config = bound_config()
+    if config is None:
+        config = get_config()
+        create_app(config)
+    return config
+
+
+def open_database() -> Config:
+    """Bind the database session (and the Celery app) to the CLI's Config; return the Config."""
+    return cli_config()
 
 
 def send_task(name: str, *args: Any, **options: Any) -> Any:
@@ -23,11 +34,12 @@ def send_task(name: str, *args: Any, **options: Any) -> Any:
     import redis
     from kombu.exceptions import OperationalError
 
-    from scheduler.celery_app import CONFIG, app
+    from scheduler.app import celery as app
 
-    where = redact(CONFIG.redis_url)
+    config = cli_config()
+    where = redact(config.redis_url)
     try:  # ask first: Celery's own reconnect loop logs and raises with a traceback
-        redis.Redis.from_url(CONFIG.redis_url, socket_connect_timeout=3).ping()
+        redis.Redis.from_url(config.redis_url, socket_connect_timeout=3).ping()
     except redis.RedisError as exc:
         raise CLIError(f"cannot reach Redis at {where}: {exc}") from None
     try:

@@ -22,24 +22,24 @@ def gather() -> dict[str, Any]:
     import redis
 
     from models import Session, utcnow
+    from scheduler.app import celery as app
     from scheduler.beat.lock import LOCK_KEY
     from scheduler.catalogue.refresh import freshness
-    from scheduler.celery_app import CONFIG, app
     from scheduler.cli.services import open_database, redact
     from scheduler.health import broker_health, database_health, problems
 
-    client = redis.Redis.from_url(CONFIG.redis_url, socket_connect_timeout=3)
+    config = open_database()
+    client = redis.Redis.from_url(config.redis_url, socket_connect_timeout=3)
     try:
         report: dict[str, Any] = broker_health(client, LOCK_KEY)
     except redis.RedisError as exc:
-        raise CLIError(f"cannot reach Redis at {redact(CONFIG.redis_url)}: {exc}") from None
+        raise CLIError(f"cannot reach Redis at {redact(config.redis_url)}: {exc}") from None
     report["workers"] = sorted(name for reply in app.control.ping(timeout=1.0) for name in reply)
-    open_database()
     with Session() as session:
-        report.update(database_health(session, now=utcnow(), stuck_after=CONFIG.alert_stuck_after))
+        report.update(database_health(session, now=utcnow(), stuck_after=config.alert_stuck_after))
         report["prices"] = {
             **freshness(session, now=utcnow()),
-            "stale_after": CONFIG.price_stale_after,
+            "stale_after": config.price_stale_after,
         }
     report["problems"] = problems(report)
     return report

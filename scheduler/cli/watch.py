@@ -82,10 +82,10 @@ def _whole(text: str, name: str) -> int:
 
 def cmd_subscribe(args: argparse.Namespace) -> int:
     """Subscribe EMAIL (again, with a new unsubscribe link, if it had unsubscribed)."""
-    from config import get_config
     from scheduler.alerts import watchlist
+    from scheduler.cli.services import cli_config
 
-    smtputf8 = get_config().mail_smtputf8
+    smtputf8 = cli_config().mail_smtputf8
     with _session() as session:
         email = watchlist.subscribe(session, args.email, smtputf8=smtputf8).email
     print(f"subscribed {email}")
@@ -107,13 +107,13 @@ def cmd_unsubscribe(args: argparse.Namespace) -> int:
 
 def cmd_watch_add(args: argparse.Namespace) -> int:
     """Watch ITEM for EMAIL with the rule given."""
-    from config import get_config
     from scheduler.alerts import watchlist
+    from scheduler.cli.services import cli_config
 
     rule: dict[str, Any] = {"new_low": args.new_low}
     with _session() as session:
         if args.below is not None:
-            rule["below_cents"] = watchlist.parse_price(args.below, get_config().store_currency)
+            rule["below_cents"] = watchlist.parse_price(args.below, cli_config().store_currency)
         if args.discount is not None:
             rule["min_discount"] = _whole(args.discount, "the discount")
         entry = watchlist.add_watch(session, args.email, args.item, **rule)

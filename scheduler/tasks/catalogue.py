@@ -14,94 +14,33 @@ from typing import Any
 from celery import chord
 from sqlalchemy.exc import OperationalError
 
+from config import Config
 from models import Session, utcnow
+from scheduler.app import celery as app
+from scheduler.app import current_config
 from scheduler.catalogue import runs as scrape_runs
-from scheduler.catalogue.client import FetchError, StoreClient, get_client
-from scheduler.catalogue.parse import ParseError, SearchPage, parse_search_response
-from scheduler.catalogue.persist import upsert_listings
-from scheduler.celery_app import CONFIG, app
+from scheduler.catalogue.client import client_for
+from scheduler.catalogue.pages import chunked, land_page, page_starts
+from scheduler.catalogue.parse import SearchPage
 
 log = logging.getLogger(__name__)
 
 
-def store_client() -> StoreClient:
-    """Return this process's polite store client, built from the config."""
-    return get_client(
-        base_url=CONFIG.store_url,
-        country=CONFIG.store_country,
-        language=CONFIG.store_language,
-        connect_timeout=CONFIG.store_connect_timeout,
-        read_timeout=CONFIG.store_read_timeout,
-        max_retries=CONFIG.store_max_retries,
-        backoff_base=CONFIG.store_backoff_base,
-        backoff_max=CONFIG.store_backoff_max,
-        user_agent=CONFIG.store_user_agent,
-        rate_limit=CONFIG.store_rate_limit,
-        appdetails_rate_limit=CONFIG.store_appdetails_rate_limit,
-        redis_url=CONFIG.redis_url,
+def _land(config: Config, run_id: int, start: int) -> SearchPage | None:
+    return land_page(
+        client_for(config),
+        run_id,
+        start,
+        page_size=config.store_page_size,
+        currency=config.store_currency,
     )
-
-
-def fetch_page(start: int) -> SearchPage:
-    """Fetch and parse one search page; raises FetchError or ParseError."""
-    body = store_client().fetch_search_page(start, CONFIG.store_page_size)
-    return parse_search_response(body, start)
-
-
-def land_page(run_id: int, start: int) -> SearchPage | None:
-    """Fetch, parse and store one page of a run, recording it ok or failed; None if failed."""
-    try:
-        page = fetch_page(start)
-    except (FetchError, ParseError) as exc:
-        log.warning("scrape run %s: page start=%s failed: %s", run_id, start, exc)
-        with Session.begin() as session:
-            scrape_runs.record_page(session, run_id, start, now=utcnow(), error=str(exc))
-        return None
-    with Session.begin() as session:
-        result = upsert_listings(
-            session, page.listings, currency=CONFIG.store_currency, run_id=run_id, now=utcnow()
-        )
-        counts = {
-            "seen": result.seen,
-            "new": result.new,
-            "changed": result.changed,
-            "bad": result.bad + len(page.bad_rows),
-        }
-        scrape_runs.record_page(
-            session,
-            run_id,
-            start,
-            now=utcnow(),
-            counts=counts,
-            error=short_page_error(page, CONFIG.store_page_size),
-        )
-    return page
-
-
-def short_page_error(page: SearchPage, page_size: int) -> str | None:
-    """Return why a page that lost rows (cut off mid-row, say) is not whole, else None."""
-    expected = max(0, min(page_size, page.total_count - page.start))
-    got = len(page.listings) + len(page.bad_rows)
-    if got >= expected:
-        return None
-    detail = f": {page.bad_rows[0]}" if page.bad_rows else ""
-    return f"short page: {len(page.listings)} of {expected} rows{detail}"
-
-
-def page_starts(total_count: int, page_size: int) -> list[int]:
-    """Return the start offsets of every page after the first."""
-    return list(range(page_size, total_count, page_size))
-
-
-def chunked(items: list[int], size: int) -> list[list[int]]:
-    """Split items into lists of at most size."""
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 @app.task(bind=True, name="scheduler.tasks.catalogue.scrape_catalogue")
 def scrape_catalogue(self: Any) -> dict[str, Any]:
     """Open a run, land the first page, then fan the other pages out in a chord."""
-    now, quiet_for = utcnow(), timedelta(seconds=CONFIG.scrape_stalled_after)
+    config = current_config()
+    now, quiet_for = utcnow(), timedelta(seconds=config.scrape_stalled_after)
     with Session.begin() as session:
         scrape_runs.close_stalled_runs(session, now=now, quiet_for=quiet_for)
         other = scrape_runs.running_run(session)
@@ -112,7 +51,7 @@ def scrape_catalogue(self: Any) -> dict[str, Any]:
         if run.status != "running":
             return scrape_runs.run_figures(run)
         run_id = run.id
-    first = land_page(run_id, 0)
+    first = _land(config, run_id, 0)
     if first is None:
         with Session.begin() as session:
             scrape_runs.set_plan(session, run_id, total_count=0, pages_total=1)
@@ -122,12 +61,12 @@ def scrape_catalogue(self: Any) -> dict[str, Any]:
             figures = scrape_runs.run_figures(run)
         log.error("scrape run %s failed: first page could not be read", run_id)
         return figures
-    starts = page_starts(first.total_count, CONFIG.store_page_size)
+    starts = page_starts(first.total_count, config.store_page_size)
     with Session.begin() as session:
         scrape_runs.set_plan(
             session, run_id, total_count=first.total_count, pages_total=len(starts) + 1
         )
-    chunks = chunked(starts, CONFIG.scrape_pages_per_task)
+    chunks = chunked(starts, config.scrape_pages_per_task)
     if not chunks:
         return finish_scrape.run([], run_id)
     chord(scrape_pages.s(run_id, chunk) for chunk in chunks)(finish_scrape.s(run_id))
@@ -152,13 +91,14 @@ def scrape_catalogue(self: Any) -> dict[str, Any]:
 )
 def scrape_pages(self: Any, run_id: int, starts: list[int]) -> dict[str, int]:
     """Land a chunk of pages; a failed page is recorded and the others still land."""
+    config = current_config()
     with Session.begin() as session:
         landed = scrape_runs.pages_done(session, run_id, starts)
     done, failed = len(landed), 0
     for start in starts:
         if start in landed:
             continue
-        if land_page(run_id, start) is None:
+        if _land(config, run_id, start) is None:
             failed += 1
         else:
             done += 1
@@ -193,7 +133,7 @@ def finish_scrape(_results: list[dict[str, int]], run_id: int) -> dict[str, Any]
 )
 def close_stalled_scrapes() -> dict[str, list[int]]:
     """Sweep: close runs no page landed in for SCRAPE_STALLED_AFTER; returns their ids."""
-    quiet_for = timedelta(seconds=CONFIG.scrape_stalled_after)
+    quiet_for = timedelta(seconds=current_config().scrape_stalled_after)
     with Session.begin() as session:
         closed = scrape_runs.close_stalled_runs(session, now=utcnow(), quiet_for=quiet_for)
     for run_id in closed:

@@ -21,17 +21,19 @@ from typing import Any
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
 
+from config import Config
 from models import AlertRun, Session, utcnow
 from scheduler.alerts import outbox
 from scheduler.alerts.scoped import find_due_alerts_for
 from scheduler.alerts.watchlist import pending_alert_batches
+from scheduler.app import celery as app
+from scheduler.app import current_config
 from scheduler.catalogue import refresh
 from scheduler.catalogue.appdetails import PriceAnswer, parse_appdetails
 from scheduler.catalogue.claims import Claims
-from scheduler.catalogue.client import BudgetSpent, FetchError, StoreClient
+from scheduler.catalogue.client import BudgetSpent, FetchError, StoreClient, client_for
 from scheduler.catalogue.parse import ParseError
-from scheduler.celery_app import CONFIG, app
-from scheduler.tasks import alerts, catalogue
+from scheduler.tasks import alerts
 
 log = logging.getLogger(__name__)
 
@@ -51,15 +53,15 @@ class RefreshSettings:
     redis_url: str
 
 
-def refresh_settings() -> RefreshSettings:
-    """Return the refresh's settings from the config."""
+def refresh_settings(config: Config) -> RefreshSettings:
+    """Return the refresh's settings from config."""
     return RefreshSettings(
-        currency=CONFIG.store_currency,
-        batch=CONFIG.store_appdetails_batch,
-        requests=CONFIG.price_refresh_requests,
-        sale_weight=CONFIG.price_refresh_sale_weight,
-        mail_batch_size=CONFIG.mail_batch_size,
-        redis_url=CONFIG.redis_url,
+        currency=config.store_currency,
+        batch=config.store_appdetails_batch,
+        requests=config.price_refresh_requests,
+        sale_weight=config.price_refresh_sale_weight,
+        mail_batch_size=config.mail_batch_size,
+        redis_url=config.redis_url,
     )
 
 
@@ -118,14 +120,15 @@ def redis_client(url: str) -> redis.Redis:
 )
 def refresh_watched_prices(self: Any) -> dict[str, Any]:
     """Refresh the stalest watched prices within the budget, alert on changes; returns figures."""
-    settings, began, now = refresh_settings(), time.monotonic(), utcnow()
+    config = current_config()
+    settings, began, now = refresh_settings(config), time.monotonic(), utcnow()
     task_id = self.request.id or f"refresh-{uuid.uuid4().hex}"
     with Session() as session:
         watched = refresh.watched_apps(session)
     order = refresh.plan_refresh(watched, now=now, sale_weight=settings.sale_weight)
     tick = Tick(watched=len(order), oldest_age_s=_oldest_age(watched, now))
     claims = Claims(redis_client(settings.redis_url), task_id, ttl=REFRESH_TIME_LIMIT)
-    client = catalogue.store_client()
+    client = client_for(config)
     try:
         for start in range(0, len(order), settings.batch):
             if tick.requests >= settings.requests:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -82,11 +81,9 @@ def test_a_lost_chord_that_completes_after_the_sweep_reopens_nothing_and_fixes_f
 
 
 def test_a_new_scrape_runs_at_once_when_the_open_run_lost_its_tasks(
-    db, worker, small_pages, monkeypatch
+    db, worker, small_pages, scout_app
 ):
-    monkeypatch.setattr(
-        catalogue, "CONFIG", dataclasses.replace(catalogue.CONFIG, scrape_stalled_after=60)
-    )
+    scout_app.update(scrape_stalled_after=60)
     small_pages.control({"games": 100})
     lost = open_run("lost-with-redis", started_ago=timedelta(minutes=10))
 

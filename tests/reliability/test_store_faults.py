@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from models import Game, ScrapePage, ScrapeRun, Session
 from storesim.data import GameTruth, Sale, game_truth
+from tests.support.app import AppUnderTest
 from tests.tasks.test_scrape import run_scrape
 
 pytestmark = pytest.mark.slow  # a store process and three scrapes each: about 10 s a scenario
@@ -156,17 +157,14 @@ class StoreProcess:
 
 
 @pytest.fixture
-def faulty_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[StoreProcess]:
+def faulty_store(scout_app: AppUnderTest) -> Iterator[StoreProcess]:
     """The store of GAMES games in its own process, behind a scrape at RATE requests a second.
 
     Its own process, so that the arrival times it records are not held up behind the worker
     threads' parsing on one GIL.
     """
-    from scheduler.tasks import catalogue
-
     store = StoreProcess(GAMES, seed=1)
-    config = dataclasses.replace(
-        catalogue.CONFIG,
+    scout_app.update(
         store_url=store.url,
         store_page_size=PAGE_SIZE,
         scrape_pages_per_task=2,
@@ -176,7 +174,6 @@ def faulty_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[StoreProcess]:
         store_backoff_base=0.05,
         store_backoff_max=0.5,
     )
-    monkeypatch.setattr(catalogue, "CONFIG", config)
     try:
         yield store
     finally:
@@ -198,10 +195,8 @@ def pages(run: ScrapeRun) -> dict[int, ScrapePage]:
 
 def truth(store: StoreProcess, start: int) -> Prices:
     """Return what the store now serves on the page at start, by game."""
-    from scheduler.tasks.catalogue import CONFIG
-
     indexes = range(start, min(start + PAGE_SIZE, GAMES))
-    rows = store.truth(indexes, CONFIG.store_country, CONFIG.store_language)
+    rows = store.truth(indexes, "us", "english")  # the test run's STORE_COUNTRY, STORE_LANGUAGE
     return {(t.kind, t.steam_id): (t.final_cents, t.is_free) for t in rows}
 
 

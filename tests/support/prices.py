@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 
 import pytest
@@ -13,6 +12,7 @@ from scheduler.alerts.watchlist import add_watch, subscribe
 from scheduler.catalogue.parse import Listing, parse_search_response
 from scheduler.catalogue.persist import upsert_listings
 from storesim.store import SimStore
+from tests.support.app import AppUnderTest
 
 GAMES = 300
 
@@ -47,18 +47,13 @@ def watch(email: str, appids: Iterable[int], below_cents: int | None = None) -> 
 
 
 @pytest.fixture
-def refresh_store(monkeypatch: pytest.MonkeyPatch, store: SimStore) -> SimStore:
+def refresh_store(scout_app: AppUnderTest, store: SimStore) -> SimStore:
     """Point the refresh (and its store client) at the simulated store with a roomy budget."""
-    from scheduler.tasks import catalogue, prices
-
-    config = dataclasses.replace(
-        catalogue.CONFIG,
+    scout_app.update(
         store_url=store.url,
         store_max_retries=1,
         store_appdetails_rate_limit="1000/minute",
         store_appdetails_batch=20,
         price_refresh_requests=100,
     )
-    monkeypatch.setattr(catalogue, "CONFIG", config)
-    monkeypatch.setattr(prices, "CONFIG", config)
     return store

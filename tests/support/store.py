@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from storesim.store import SimStore, start_store
+from tests.support.app import AppUnderTest
 
 
 @pytest.fixture
@@ -20,18 +21,9 @@ def store() -> Iterator[SimStore]:
 
 
 @pytest.fixture
-def small_pages(monkeypatch: pytest.MonkeyPatch, store: SimStore) -> SimStore:
+def small_pages(scout_app: AppUnderTest, store: SimStore) -> SimStore:
     """Point the scrape tasks at the simulated store, 20 rows a page, 3 pages a task."""
-    import dataclasses
-
-    from scheduler.tasks import catalogue
-
-    config = dataclasses.replace(
-        catalogue.CONFIG,
-        store_url=store.url,
-        store_page_size=20,
-        scrape_pages_per_task=3,
-        store_max_retries=2,
+    scout_app.update(
+        store_url=store.url, store_page_size=20, scrape_pages_per_task=3, store_max_retries=2
     )
-    monkeypatch.setattr(catalogue, "CONFIG", config)
     return store

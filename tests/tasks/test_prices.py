@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -69,14 +68,12 @@ def test_unwatched_games_cost_no_appdetails_request(db, worker, refresh_store) -
 
 
 def test_the_stalest_and_sale_items_go_first_and_a_tick_spends_no_more_than_its_share(
-    db, worker, refresh_store, monkeypatch
+    db, worker, refresh_store, scout_app
 ) -> None:
-    from scheduler.tasks import prices
-
     rows = seed_catalogue(refresh_store)
     watched = [r.steam_id for r in paid_apps(rows)[:60]]
     watch("cy@example.com", watched)
-    monkeypatch.setattr(prices, "CONFIG", replace(prices.CONFIG, price_refresh_requests=1))
+    scout_app.update(price_refresh_requests=1)
     seen: list[set[int]] = []
     for _ in range(3):
         refresh_store.control({"reset_stats": True})

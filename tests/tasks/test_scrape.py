@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import pytest
@@ -115,12 +114,8 @@ def test_a_store_that_is_down_fails_the_run_and_the_worker_lives_on(sqlite_db, w
     assert app.send_task("celery.ping").get(timeout=10) == "pong"
 
 
-def test_a_429_storm_is_waited_out_and_the_run_completes(
-    sqlite_db, worker, small_pages, monkeypatch
-):
-    monkeypatch.setattr(
-        catalogue, "CONFIG", dataclasses.replace(catalogue.CONFIG, store_max_retries=6)
-    )
+def test_a_429_storm_is_waited_out_and_the_run_completes(sqlite_db, worker, small_pages, scout_app):
+    scout_app.update(store_max_retries=6)
     storm = {"kind": "429", "times": 5, "retry_after": "1"}
     small_pages.control({"games": GAMES, "faults": [storm]})
     started = time.monotonic()
