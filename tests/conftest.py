@@ -11,10 +11,17 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
 import redis
 
 from tests.support import services
+
+# CI replays the same examples on every run, so main stays green or red for what it holds;
+# a developer's run explores new ones (and keeps failures in .hypothesis/ to replay them).
+hypothesis.settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis.settings.load_profile("ci")
 
 _redis = services.private_redis_db()
 REDIS_URL = _redis.__enter__()
