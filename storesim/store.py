@@ -71,7 +71,8 @@ class SimStore:
             raise ValueError(f"layout {layout!r}: must be one of {LAYOUTS}")
         self.games, self.seed, self.layout = games, seed, layout
         self.initial = (games, seed, layout)
-        self.epoch, self.sale = 1, None
+        self.epoch = 1
+        self.sale: Sale | None = None
         self.pending_sale: tuple[float, Sale | None] | None = None
         self.faults, self.stats_book = FaultBook(seed), Stats()
         self._lock = threading.Lock()
@@ -90,7 +91,7 @@ class SimStore:
     @property
     def url(self) -> str:
         """The base URL, e.g. http://127.0.0.1:8123 (append /search/results/)."""
-        return f"http://{self.host}:{self.port}"
+        return f"http://{self.host!s}:{self.port}"
 
     def stop(self) -> None:
         """Stop serving and close every open connection."""

@@ -117,11 +117,16 @@ class DatabaseScheduler(Scheduler):
         self.nudges.wait(delay)
         return 0.0
 
+    @property
+    def loop_interval(self) -> float:
+        """Return the most seconds beat waits between passes (beat_max_loop_interval)."""
+        return float(self.max_interval or 1)
+
     def tick_once(self) -> float:
         """Hold the lock, apply edits, send what is due; return seconds until the next pass."""
         if not self.lock.hold():
             self.active = False
-            return self.max_interval
+            return self.loop_interval
         try:
             if not self.active:
                 self.load_all()
@@ -130,7 +135,7 @@ class DatabaseScheduler(Scheduler):
                 self.reload_changed()
         except Exception as exc:  # the database is unreachable: an expected failure, one line
             logger.warning("beat: could not read the schedule (%s); trying again", exc)
-            return self.max_interval
+            return self.loop_interval
         self.runs.flush()
         return self.fire_due()
 
@@ -190,10 +195,10 @@ class DatabaseScheduler(Scheduler):
         while (entry := self.queue.pop_due(now)) is not None:
             if not self.lock.still_held():
                 self.active = False
-                return self.max_interval
+                return self.loop_interval
             self._fire(entry, now)
         wait = self.queue.seconds_to_next(self.clock())
-        return self.max_interval if wait is None else min(wait, self.max_interval)
+        return self.loop_interval if wait is None else min(wait, self.loop_interval)
 
     def _fire(self, entry: BeatEntry, now: datetime) -> None:
         if missed_deadline(

@@ -15,7 +15,7 @@ def timing_of(entry: ScheduleEntry) -> Timing:
     """Return the Timing stored on a row."""
     if entry.interval_seconds is not None:
         return Timing(every=entry.interval_seconds)
-    return Timing(cron=tuple(getattr(entry, f"cron_{f}") for f in CRON_FIELDS))  # type: ignore[arg-type]
+    return Timing(cron=tuple(getattr(entry, f"cron_{f}") for f in CRON_FIELDS))
 
 
 def set_timing(entry: ScheduleEntry, timing: Timing) -> None:

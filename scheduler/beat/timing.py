@@ -109,7 +109,7 @@ def parse_cron(text: str) -> Timing:
             raise ScheduleError(
                 f"bad cron {name.replace('_', ' ')} field {field!r}: {why}"
             ) from None
-    timing = Timing(cron=fields)  # type: ignore[arg-type]
+    timing = Timing(cron=fields)
     if _first_run_day(_rules(fields), date(2026, 1, 1)) is None:
         raise ScheduleError(f"bad cron {_short(text)}: it never runs")
     return timing

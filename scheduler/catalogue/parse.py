@@ -120,12 +120,18 @@ def parse_search_html(html: str) -> SearchPage:
 
 def _says_no_results(root: etree._Element) -> bool:
     """Return whether a page without rows is the store's search page answering zero results."""
-    counts = root.xpath(_RESULTS_COUNT)
+    counts = _elements(root, _RESULTS_COUNT)
     if counts:  # "0 results match your search." in any language: the number is what counts
         number = _FIRST_NUMBER.search(collapse(_lxml_text(counts[0])))
         return number is not None and int(re.sub(r"\D", "", number.group())) == 0
     # Older pages: the results container holds a message and nothing else.
-    return any(collapse(_lxml_text(el)) for el in root.xpath(_RESULTS_CONTAINER))
+    return any(collapse(_lxml_text(el)) for el in _elements(root, _RESULTS_CONTAINER))
+
+
+def _elements(root: etree._Element, path: str) -> list[etree._Element]:
+    """Return the elements an XPath finds (our paths select elements only)."""
+    found = root.xpath(path)
+    return [el for el in found if isinstance(el, etree._Element)] if isinstance(found, list) else []
 
 
 def _load_response(body: str | bytes) -> dict:
@@ -177,7 +183,7 @@ def _lxml_root(html: str) -> etree._Element | None:
 
 
 def _is_row(classes: str | None) -> bool:
-    return bool(classes) and not ROW_CLASSES.isdisjoint(classes.split())
+    return classes is not None and not ROW_CLASSES.isdisjoint(classes.split())
 
 
 def _lxml_found(row: etree._Element) -> dict[str, etree._Element]:
@@ -198,7 +204,7 @@ def _part_tokens(classes: str) -> tuple[str, ...]:
 
 
 def _lxml_text(el: etree._Element | None) -> str:
-    return "" if el is None else "".join(el.itertext())
+    return "" if el is None else "".join(str(text) for text in el.itertext())
 
 
 def _lxml_split_struck(el: etree._Element | None) -> tuple[str, str]:
@@ -296,4 +302,6 @@ def _read_price(found: dict, text: _TextOf, split_struck: _SplitOf) -> Price:
 
 def _has_class(el: Any, name: str) -> bool:
     classes = None if el is None else el.get("class")  # lxml: a string; bs4: a list
-    return bool(classes) and name in (classes.split() if isinstance(classes, str) else classes)
+    if not classes:
+        return False
+    return name in (classes.split() if isinstance(classes, str) else classes)

@@ -98,7 +98,9 @@ def _apply_sqlite(conn: Connection, rows: list[Row], params: dict) -> tuple[int,
 def _apply_postgresql(conn: Connection, rows: list[Row], params: dict) -> tuple[int, int]:
     """Stage rows with COPY and apply them on PostgreSQL; return (new, changed)."""
     insert, touch, change = postgresql_statements()
-    with conn.connection.driver_connection.cursor() as cursor:
+    driver = conn.connection.driver_connection
+    assert driver is not None  # a checked-out connection always has its DBAPI connection
+    with driver.cursor() as cursor:
         with cursor.copy(staging_insert("postgresql")) as copy:
             for row in rows:
                 copy.write_row(row)

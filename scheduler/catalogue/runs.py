@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -13,7 +14,7 @@ from models import ScrapePage, ScrapeRun
 MAX_ERRORS_IN_SUMMARY = 5
 
 
-def _insert(session: Session):
+def _insert(session: Session) -> Any:  # the dialect's Insert: each has its own on_conflict
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ScrapePage)
 

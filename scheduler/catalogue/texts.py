@@ -203,7 +203,14 @@ def read_itemkey(
     """Return the row's ItemKey (from its ids on rows older than itemkeys), or None if unusable."""
     if itemkey is None:
         fallbacks = (("Bundle", bundleid), ("Sub", packageid), ("App", appid))
-        itemkey = next((f"{p}_{v.strip()}" for p, v in fallbacks if parse_int(v) is not None), "")
+        itemkey = next(
+            (
+                f"{p}_{v.strip()}"
+                for p, v in fallbacks
+                if v is not None and parse_int(v) is not None
+            ),
+            "",
+        )
     match = _ITEMKEY.fullmatch(itemkey.strip())
     steam_id = None if match is None else parse_int(match.group(2))
     if match is None or steam_id is None or steam_id > MAX_ID:

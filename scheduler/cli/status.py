@@ -34,7 +34,8 @@ def gather() -> dict[str, Any]:
         report: dict[str, Any] = broker_health(client, LOCK_KEY)
     except redis.RedisError as exc:
         raise CLIError(f"cannot reach Redis at {redact(config.redis_url)}: {exc}") from None
-    report["workers"] = sorted(name for reply in app.control.ping(timeout=1.0) for name in reply)
+    replies = app.control.ping(timeout=1.0) or []
+    report["workers"] = sorted(name for reply in replies for name in reply)
     with Session() as session:
         report.update(database_health(session, now=utcnow(), stuck_after=config.alert_stuck_after))
         report["prices"] = {
