@@ -41,7 +41,7 @@ class ConnectionFailure(DeliveryError):
 
 @dataclass(frozen=True)
 class MailSettings:
-    """Where and how the worker sends email, and how long it waits before retrying."""
+    """Where and how the worker sends email, and how it retries SMTP and database failures."""
 
     server: str
     port: int

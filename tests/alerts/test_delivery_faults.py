@@ -7,18 +7,20 @@ import time
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine
+from celery import chord
+from sqlalchemy import create_engine, update
 from sqlalchemy.engine import make_url
 
-from models import Session, Subscriber, utcnow
+from models import Alert, AlertRun, Session, Subscriber, utcnow
 from scheduler.alerts.watchlist import add_watch
-from scheduler.tasks.alerts import send_digests
+from scheduler.tasks.alerts import finish_alert_run, send_digests
 from tests.alerts.test_delivery import (  # noqa: F401  (catalogue is a fixture)
     add_game,
     add_pending_alert,
     alerts_by_email,
     catalogue,
     run_check,
+    wait_for_run,
     watch,
 )
 
@@ -109,3 +111,24 @@ def test_nothing_more_is_sent_until_the_accepted_email_is_recorded(db, worker, s
     recipients = sorted(m.rcpt_tos[0] for m in smtp_server.messages)
     assert recipients == list(RECIPIENTS)
     assert {a.status for group in alerts_by_email().values() for a in group} == {"sent"}
+
+
+def test_a_header_that_meets_anything_unexpected_returns_a_status_and_the_run_closes(
+    db, worker, smtp_server
+):
+    ids = three_pending()
+    with Session.begin() as session:
+        run = AlertRun(task_id="odd-batch", started_at=utcnow(), status="running")
+        session.add(run)
+        session.flush()
+        run_id = run.id
+        session.execute(update(Alert).values(alert_run_id=run_id))
+    # A batch that is not a list of ids: claiming it raises TypeError inside the task.
+    header = [send_digests.s(run_id, None), send_digests.s(run_id, ids)]
+
+    chord(header)(finish_alert_run.s(run_id))
+
+    closed = wait_for_run(run_id=run_id)
+    assert (closed.status, closed.sent) == ("done", 3)
+    assert "TypeError" in (closed.error_summary or "")
+    assert len(smtp_server.wait_for(3)) == 3
