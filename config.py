@@ -124,6 +124,9 @@ class Config:
     log_level: str
     broker_visibility_timeout: int
     mail_smtputf8: bool = False
+    mail_ca_file: str | None = None
+    mail_retry_backoff: float = 30.0
+    mail_retry_backoff_max: float = 300.0
     alert_db_retries: int = 5
     alert_db_backoff: float = 1.0
 
@@ -419,7 +422,18 @@ def _mail(env: Mapping[str, str]) -> dict[str, Any]:
         "mail_timeout": _float(env, "MAIL_TIMEOUT", 30.0, 0.1, 600),
         "mail_batch_size": _int(env, "MAIL_BATCH_SIZE", 100, 1, 10000),
         "mail_smtputf8": _bool(env, "MAIL_SMTPUTF8", False),
+        "mail_ca_file": _ca_file(env),
+        "mail_retry_backoff": _float(env, "MAIL_RETRY_BACKOFF", 30.0, 0.0, 3600),
+        "mail_retry_backoff_max": _float(env, "MAIL_RETRY_BACKOFF_MAX", 300.0, 0.0, 86400),
     }
+
+
+def _ca_file(env: Mapping[str, str]) -> str | None:
+    """MAIL_CA_FILE: the CA bundle a relay's certificate is checked against (default: system)."""
+    path = _str(env, "MAIL_CA_FILE", "")
+    if path and not Path(path).is_file():
+        raise _fail("MAIL_CA_FILE", path, "must be a readable PEM file")
+    return path or None
 
 
 def _alerts(env: Mapping[str, str]) -> dict[str, Any]:

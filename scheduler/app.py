@@ -86,6 +86,8 @@ def mail_settings(config: Config) -> dict[str, Any]:
         "MAIL_USERNAME": config.mail_username,
         "MAIL_PASSWORD": config.mail_password,
         "MAIL_DEFAULT_SENDER": config.mail_default_sender,
+        "MAIL_TIMEOUT": config.mail_timeout,
+        "MAIL_CA_FILE": config.mail_ca_file,
     }
 
 

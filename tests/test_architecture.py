@@ -138,6 +138,27 @@ def apparatus_violations(graph: Mapping[str, set[str]]) -> list[str]:
     return found
 
 
+# The only product modules that load the Config from the environment; everything else is
+# handed a Config (or the app built from one) by them.
+ENTRY_POINTS = {
+    "scheduler.celery_app",
+    "scheduler.web.wsgi",
+    "scheduler.cli.services",
+    "migrations.env",
+}
+READS_ENVIRONMENT = ("config.get_config", "config.load_config")
+
+
+def environment_violations(graph: Mapping[str, set[str]]) -> list[str]:
+    """Only entry points load the Config from the environment."""
+    found = []
+    for module, names in sorted(graph.items()):
+        if not within(module, PRODUCT) or module in ENTRY_POINTS:
+            continue
+        found += [f"{module} imports {n}" for n in sorted(names) if n in READS_ENVIRONMENT]
+    return found
+
+
 Graph = Mapping[str, set[str]]
 Rule = Callable[[Graph], list[str]]
 
@@ -146,7 +167,26 @@ RULES: list[Rule] = [
     fetch_and_parse_violations,
     tasks_violations,
     apparatus_violations,
+    environment_violations,
 ]
+
+
+def test_only_config_reads_os_environ_in_the_product() -> None:
+    readers = []
+    for package in PRODUCT:
+        paths = [PROJECT_ROOT / f"{package}.py"] + sorted((PROJECT_ROOT / package).rglob("*.py"))
+        for path in paths:
+            if path.is_file() and path.name != "config.py":
+                source = path.read_text()
+                if "os.environ" in source or "getenv(" in source:
+                    readers.append(module_name(path))
+    assert readers == []
+
+
+def test_loading_the_config_outside_an_entry_point_is_reported() -> None:
+    source = "def handler():\n    from config import get_config\n    return get_config()\n"
+    graph = {"scheduler.alerts.delivery": imported_names(source, "scheduler.alerts.delivery")}
+    assert environment_violations(graph) == ["scheduler.alerts.delivery imports config.get_config"]
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.__name__)

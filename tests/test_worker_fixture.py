@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from scheduler.celery_app import app
+from scheduler.app import celery as app
 
 
 def test_a_real_worker_answers_on_the_private_redis_db(worker, redis_url):

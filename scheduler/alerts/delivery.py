@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
+from flask import current_app
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -221,24 +222,23 @@ def deliver(unsent: deque[Digest], settings: mail.MailSettings, recorder: Record
 
     Takes digests off the left of unsent as they go, so what is left was never sent.
     """
-    app = mail.create_mail_app(settings)
-    with app.app_context():
-        try:
-            with mail.connect(app) as conn:
-                while unsent:
-                    recorder.sending = unsent.popleft()
-                    recorder.record(send_one(conn, recorder.sending, settings, recorder))
-        except SoftTimeLimitExceeded:
-            recorder.flush()
-            if recorder.sending is not None:  # the server may have it: leave it to the sweep
-                ids = recorder.sending.alert_ids
-                log.warning("soft time limit mid-send: alerts %s left for the sweep", ids)
-            release(unsent, "soft time limit reached", recorder)
-        except mail.ConnectionFailure as exc:
-            recorder.flush()
-            if recorder.sending is not None:
-                unsent.appendleft(recorder.sending)
-            release(unsent, str(exc), recorder)
+    app = current_app._get_current_object()  # the Flask app the task runs in
+    try:
+        with mail.connect(app) as conn:
+            while unsent:
+                recorder.sending = unsent.popleft()
+                recorder.record(send_one(conn, recorder.sending, settings, recorder))
+    except SoftTimeLimitExceeded:
+        recorder.flush()
+        if recorder.sending is not None:  # the server may have it: leave it to the sweep
+            ids = recorder.sending.alert_ids
+            log.warning("soft time limit mid-send: alerts %s left for the sweep", ids)
+        release(unsent, "soft time limit reached", recorder)
+    except mail.ConnectionFailure as exc:
+        recorder.flush()
+        if recorder.sending is not None:
+            unsent.appendleft(recorder.sending)
+        release(unsent, str(exc), recorder)
 
 
 def release(unsent: deque[Digest], reason: str, recorder: Recorder) -> None:

@@ -1,8 +1,7 @@
-"""Sending email: the worker's Flask app with Flask-Mail, SMTP connections with a timeout, errors.
+"""Sending email: Flask-Mail connections with a timeout and TLS checks, and what a reply means.
 
-Settings come from config.py. Tests point the worker at their own SMTP server with
-``override_settings(replace(current_settings(), port=...))`` and undo it with
-``override_settings(None)``; no SMTP code is mocked. Messages are built by mime.py.
+The Flask app of scheduler.app.create_app carries Flask-Mail's settings; tasks send inside its
+app context. Messages are built by mime.py.
 """
 
 from __future__ import annotations
@@ -16,9 +15,9 @@ from types import TracebackType
 from typing import Any
 
 from flask import Flask
-from flask_mail import Connection, Mail
+from flask_mail import Connection
 
-from config import Config, get_config
+from config import Config
 from scheduler.alerts.mime import AddressError, Wire, build_wire
 from scheduler.alerts.render import RenderedEmail
 
@@ -76,43 +75,13 @@ class MailSettings:
             domain=config.mail_domain,
             public_url=config.public_url,
             store_url=config.store_url,
+            ca_file=config.mail_ca_file,
+            retry_backoff=config.mail_retry_backoff,
+            retry_backoff_max=config.mail_retry_backoff_max,
             max_attempts=config.alert_max_attempts,
             record_retries=config.alert_db_retries,
             record_backoff=config.alert_db_backoff,
         )
-
-
-_override: MailSettings | None = None
-
-
-def current_settings() -> MailSettings:
-    """Return the settings in force: the override if one is set, else those from config."""
-    return _override or MailSettings.from_config(get_config())
-
-
-def override_settings(settings: MailSettings | None) -> None:
-    """Use settings for every later send in this process (None: back to config). For tests."""
-    global _override
-    _override = settings
-
-
-@lru_cache(maxsize=8)
-def create_mail_app(settings: MailSettings) -> Flask:
-    """Return the worker-side Flask app with Flask-Mail configured from settings."""
-    app = Flask("scheduler.alerts.transport")
-    app.config.update(
-        MAIL_SERVER=settings.server,
-        MAIL_PORT=settings.port,
-        MAIL_USE_TLS=settings.use_tls,
-        MAIL_USE_SSL=settings.use_ssl,
-        MAIL_USERNAME=settings.username,
-        MAIL_PASSWORD=settings.password,
-        MAIL_DEFAULT_SENDER=settings.default_sender,
-        MAIL_TIMEOUT=settings.timeout,
-        MAIL_CA_FILE=settings.ca_file,
-    )
-    Mail(app)
-    return app
 
 
 @lru_cache(maxsize=8)

@@ -15,7 +15,7 @@ T = TypeVar("T")
 
 def call_rules() -> CallRules:
     """Return the tasks and queues edits may use; raises ScheduleError if tasks fail to load."""
-    from scheduler.celery_app import app
+    from scheduler.app import celery as app
 
     try:
         app.loader.import_default_modules()

@@ -19,7 +19,8 @@ from models import Session, utcnow
 from scheduler.alerts import delivery, outbox
 from scheduler.alerts import transport as mail
 from scheduler.alerts.watchlist import find_due_alerts, pending_alert_batches
-from scheduler.celery_app import CONFIG, app
+from scheduler.app import celery as app
+from scheduler.app import current_config
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +37,14 @@ CHECK_SOFT_TIME_LIMIT = 600
 )
 def check_watchlists(self: Any) -> dict[str, Any]:
     """Record due alerts in a run and fan their emails out; returns the run id and batch count."""
-    now = utcnow()
+    batch_size, now = current_config().mail_batch_size, utcnow()
     with Session.begin() as session:
         run, new = outbox.start_run(session, task_id=self.request.id, now=now)
         if run.status != "running":  # re-delivered after its chord already closed the run
             return {"run_id": run.id, "batches": 0}
         if new:
             run.alerts_new = find_due_alerts(session, now=now, alert_run_id=run.id)
-        batches = pending_alert_batches(session, batch_size=CONFIG.mail_batch_size)
+        batches = pending_alert_batches(session, batch_size=batch_size)
         run.subscribers = max(run.subscribers, sum(len(batch) for batch in batches))
         run_id = run.id
     dispatch(run_id, batches)
@@ -78,7 +79,7 @@ def send_digests(
 
     unrecorded: answers a try could not record (the database was down), recorded first.
     """
-    settings = mail.current_settings()
+    settings = mail.MailSettings.from_config(current_config())
     try:
         outcome = delivery.send_batch(subscriber_ids, settings, unrecorded=unrecorded or ())
     except delivery.DatabaseUnavailable as exc:
@@ -174,11 +175,11 @@ def finish_alert_run(self: Any, results: list[Any], run_id: int) -> dict[str, An
 )
 def requeue_stuck_alerts(self: Any) -> dict[str, Any]:
     """Re-queue alerts stuck in sending and send pending ones no live run will; returns counts."""
-    now = utcnow()
-    cutoff = now - timedelta(seconds=CONFIG.alert_stuck_after)
+    config, now = current_config(), utcnow()
+    cutoff = now - timedelta(seconds=config.alert_stuck_after)
     with Session.begin() as session:
         requeued = outbox.requeue_stuck(
-            session, older_than=cutoff, max_attempts=CONFIG.alert_max_attempts
+            session, older_than=cutoff, max_attempts=config.alert_max_attempts
         )
         run, new = outbox.start_run(session, task_id=self.request.id, now=now)
         if run.status != "running":  # re-delivered after its chord already closed the run
@@ -189,7 +190,7 @@ def requeue_stuck_alerts(self: Any) -> dict[str, Any]:
         run_id = run.id
         if new and not subscriber_ids:
             session.delete(run)  # nothing to do: keep the run list free of empty sweeps
-    size = CONFIG.mail_batch_size
+    size = config.mail_batch_size
     batches = [subscriber_ids[i : i + size] for i in range(0, len(subscriber_ids), size)]
     if batches or not new:
         dispatch(run_id, batches)

@@ -5,18 +5,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from models import Alert, AlertRun, Session, configure_engine, get_engine, utcnow
-from scheduler.alerts import transport as mail
+from models import Alert, AlertRun, Session, get_engine, utcnow
 from scheduler.tasks.alerts import dispatch, requeue_stuck_alerts, send_digests
 from tests.alerts.test_delivery_faults import RECIPIENTS, three_pending
-from tests.conftest import SQLITE_URL
 from tests.support import services
+from tests.support.app import AppUnderTest
 from tests.support.postgres import PrivatePostgres, private_postgres
 
 pytestmark = pytest.mark.slow
@@ -31,16 +29,15 @@ def private_pg() -> Iterator[PrivatePostgres]:
 
 
 @pytest.fixture
-def pg(private_pg: PrivatePostgres) -> Iterator[PrivatePostgres]:
+def pg(private_pg: PrivatePostgres, scout_app: AppUnderTest) -> Iterator[PrivatePostgres]:
     """The private server, running, with empty tables, bound to models.Session."""
     if not private_pg.is_running():
         private_pg.start()
-    configure_engine(private_pg.url)
+    scout_app.update(database_url=private_pg.url)
     services.empty_all_tables(get_engine())
     yield private_pg
     if not private_pg.is_running():
         private_pg.start()
-    configure_engine(SQLITE_URL)
 
 
 def outage(
@@ -99,7 +96,7 @@ def test_a_send_stops_while_the_database_is_down_and_records_what_was_accepted(
     )
 
 
-def test_a_database_error_while_claiming_still_closes_the_run(pg, worker, smtp_server):
+def test_a_database_error_while_claiming_still_closes_the_run(pg, worker, smtp_server, scout_app):
     ids = three_pending()
     with Session.begin() as session:
         run = AlertRun(task_id="outage-run", started_at=utcnow(), status="running")
@@ -108,7 +105,7 @@ def test_a_database_error_while_claiming_still_closes_the_run(pg, worker, smtp_s
         run_id = run.id
         for alert in session.scalars(select(Alert)):
             alert.alert_run_id = run_id
-    mail.override_settings(replace(mail.current_settings(), record_retries=1))
+    scout_app.update(alert_db_retries=1)
     seen: list[int] = []
     restart = outage(pg, 3.0, seen, lambda: smtp_server.handler.count)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,7 +11,6 @@ from sqlalchemy import func, select
 
 from models import Alert, AlertRun, Game, PriceChange, Session, Subscriber, WatchEntry, utcnow
 from scheduler.alerts import outbox
-from scheduler.alerts import transport as mail
 from scheduler.alerts.watchlist import add_watch, subscribe
 from scheduler.tasks.alerts import check_watchlists, requeue_stuck_alerts, send_digests
 from tests.support.smtp import TEST_BACKOFF, free_port
@@ -235,14 +233,12 @@ def test_a_451_after_data_is_retried_and_then_sent_once(catalogue, worker, smtp_
     assert alerts_by_email()["ann@example.com"][0].attempts == 3
 
 
-def test_an_unreachable_server_is_retried_then_failed_and_the_run_still_closes(catalogue, worker):
+def test_an_unreachable_server_is_retried_then_failed_and_the_run_still_closes(
+    catalogue, worker, scout_app
+):
     watch("ann@example.com", 620, 400)
-    dead = replace(mail.current_settings(), server="127.0.0.1", port=free_port(), **TEST_BACKOFF)
-    mail.override_settings(dead)
-    try:
-        run = run_check()
-    finally:
-        mail.override_settings(None)
+    scout_app.update(mail_server="127.0.0.1", mail_port=free_port(), **TEST_BACKOFF)
+    run = run_check()
 
     assert (run.status, run.sent, run.failed) == ("failed", 0, 2)
     for alert in alerts_by_email()["ann@example.com"]:

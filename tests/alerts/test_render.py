@@ -181,9 +181,8 @@ def silent_server() -> Iterator[int]:
     listener.close()
 
 
-def test_a_silent_server_times_out_instead_of_hanging(silent_server):
-    settings = replace(mail.current_settings(), server="127.0.0.1", port=silent_server, timeout=0.3)
-    app = mail.create_mail_app(settings)
+def test_a_silent_server_times_out_instead_of_hanging(silent_server, scout_app):
+    app = scout_app.update(mail_server="127.0.0.1", mail_port=silent_server, mail_timeout=0.3)
     started = time.monotonic()
     with app.app_context(), pytest.raises(mail.ConnectionFailure, match="timed out"):
         with mail.connect(app):
@@ -191,40 +190,38 @@ def test_a_silent_server_times_out_instead_of_hanging(silent_server):
     assert time.monotonic() - started < 2
 
 
-def test_a_refused_connection_is_a_connection_failure():
-    settings = replace(mail.current_settings(), server="127.0.0.1", port=free_port())
-    app = mail.create_mail_app(settings)
+def test_a_refused_connection_is_a_connection_failure(scout_app):
+    app = scout_app.update(mail_server="127.0.0.1", mail_port=free_port())
     with app.app_context(), pytest.raises(mail.ConnectionFailure, match="cannot connect"):
         with mail.connect(app):
             pass
 
 
-def test_starttls_and_login_work_and_a_wrong_password_is_a_connection_failure(tmp_path):
+def test_starttls_and_login_work_and_a_wrong_password_is_a_connection_failure(tmp_path, scout_app):
     with SmtpServer(cert_dir=tmp_path) as server:
-        good = server.settings(mail.current_settings())
-        app = mail.create_mail_app(good)
+        app = scout_app.update(**server.config_changes())
         with app.app_context(), mail.connect(app) as conn:
             mail.send_email(conn, render(item()), SENDER)
         assert server.wait_for(1)[0].message["Subject"] == "Portal 2 is now $4.99"
 
-        bad = mail.create_mail_app(replace(good, password="wrong"))
+        bad = scout_app.update(mail_password="wrong")
         with bad.app_context(), pytest.raises(mail.ConnectionFailure, match="535"):
             with mail.connect(bad):
                 pass
 
 
-def test_an_untrusted_certificate_is_refused(tmp_path):
+def test_an_untrusted_certificate_is_refused(tmp_path, scout_app):
     with SmtpServer(cert_dir=tmp_path) as server:
-        app = mail.create_mail_app(replace(server.settings(mail.current_settings()), ca_file=None))
+        app = scout_app.update(**server.config_changes(mail_ca_file=None))
         with app.app_context(), pytest.raises(mail.ConnectionFailure, match="CERTIFICATE"):
             with mail.connect(app):
                 pass
 
 
-def test_a_5xx_and_a_4xx_per_recipient_are_told_apart(smtp_server):
+def test_a_5xx_and_a_4xx_per_recipient_are_told_apart(smtp_server, scout_app):
     smtp_server.refuse("gone@example.com", "550 5.1.1 user unknown")
     smtp_server.refuse("busy@example.com", "452 4.2.2 mailbox full")
-    app = mail.create_mail_app(mail.current_settings())
+    app = scout_app.app
     with app.app_context(), mail.connect(app) as conn:
         with pytest.raises(mail.PermanentFailure, match="550 5.1.1 user unknown"):
             mail.send_email(conn, replace(render(item()), recipient="gone@example.com"), SENDER)

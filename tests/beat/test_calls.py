@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from scheduler.app import celery as app
 from scheduler.beat.calls import CallRules, app_queues, check_call, parse_json_text
 from scheduler.beat.timing import ScheduleError
-from scheduler.celery_app import app
 from tests.test_procfile import processes
 
 
@@ -47,7 +47,12 @@ def test_a_task_s_own_signature_is_accepted(rules, task, args, kwargs) -> None:
     ("task", "args", "kwargs", "message"),
     [
         ("scheduler.tasks.alerts.send_digests", [1], {}, "does not take these arguments"),
-        ("scheduler.tasks.alerts.send_digests", [1, 2, 3], {}, "does not take these arguments"),
+        (
+            "scheduler.tasks.alerts.send_digests",
+            [1, 2, 3, 4, 5],
+            {},
+            "does not take these arguments",
+        ),
         ("scheduler.tasks.catalogue.scrape_catalogue", [], {"self": 1}, "does not take"),
         ("celery.chord", [], {}, "unknown task"),
         ("scheduler.tasks.alerts", [], {}, "unknown task"),

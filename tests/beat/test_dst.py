@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import redis
 
+from scheduler.app import celery as app
 from scheduler.beat import entries as store
 from scheduler.beat.scheduler import DatabaseScheduler
-from scheduler.celery_app import app
 from tests.support.beat import entry_snapshot
 
 LAG = timedelta(seconds=0.5)  # beat sends a little after the due instant, as it does for real

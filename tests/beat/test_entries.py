@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 
 from beat_schedule import DEFAULT_SCHEDULE
 from models import ScheduleEdit, ScheduleEntry, Session
+from scheduler.app import celery as app
 from scheduler.beat import entries as store
 from scheduler.beat.calls import CallRules
 from scheduler.beat.spec import check_fields
 from scheduler.beat.timing import ScheduleError, parse_timing
-from scheduler.celery_app import app
 
 T0 = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
 

@@ -12,10 +12,10 @@ import pytest
 import redis
 
 from models import Session
+from scheduler.app import celery as app
 from scheduler.beat import entries as store
 from scheduler.beat.scheduler import DatabaseScheduler
 from scheduler.beat.timing import parse_timing
-from scheduler.celery_app import app
 from tests.support.beat import entry_snapshot
 
 T0 = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)

@@ -12,8 +12,8 @@ from celery.result import AsyncResult
 from sqlalchemy import func, select
 
 from models import ScheduleEdit, ScheduleEntry, Session
+from scheduler.app import celery as celery_app
 from scheduler.beat.lock import NUDGE_CHANNEL
-from scheduler.celery_app import app as celery_app
 from scheduler.cli import main
 
 ADD = [

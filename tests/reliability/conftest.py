@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
-from models.base import configure_engine
-from tests.conftest import SQLITE_URL
 from tests.support import services
+from tests.support.app import AppUnderTest
 from tests.support.beat import beat_redis, beats, postgres_beats, probe_queue  # noqa: F401
 from tests.support.faults import PostgresCluster, RedisServer, Worker, celery_client, env_for
 from tests.support.smtp import SmtpServer
@@ -42,13 +41,12 @@ def pg_cluster() -> Iterator[PostgresCluster]:
 
 
 @pytest.fixture
-def fault_db(pg_cluster: PostgresCluster) -> Iterator[str]:
+def fault_db(pg_cluster: PostgresCluster, scout_app: AppUnderTest) -> Iterator[str]:
     """A fresh migrated database in the private cluster, used by this process too; its URL."""
     url = pg_cluster.create_database(f"scout_{uuid.uuid4().hex[:10]}")
     services.migrate(url)
-    configure_engine(url)
+    scout_app.update(database_url=url)
     yield url
-    configure_engine(SQLITE_URL)
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from scheduler.beat import entries as store
 from scheduler.beat.due import BeatEntry
 from scheduler.beat.lock import LOCK_KEY
 from scheduler.beat.scheduler import DatabaseScheduler
+from tests.support.app import AppUnderTest
 
 
 class Watcher:
@@ -166,18 +167,19 @@ def beats(sqlite_db: str, tmp_path: Path) -> Iterator[BeatProcesses]:
 
 
 @pytest.fixture
-def postgres_beats(postgres_url: str, tmp_path: Path) -> Iterator[BeatProcesses]:
+def postgres_beats(
+    postgres_url: str, tmp_path: Path, scout_app: AppUnderTest
+) -> Iterator[BeatProcesses]:
     """Beat processes on the PostgreSQL test database (as in production), killed afterwards."""
-    from models.base import configure_engine, get_engine
+    from models.base import get_engine
     from tests.support.services import empty_all_tables
 
-    configure_engine(postgres_url)
+    scout_app.update(database_url=postgres_url)
     empty_all_tables(get_engine())
     disable_defaults()
     processes = BeatProcesses(postgres_url, tmp_path)
     yield processes
     processes.kill_all()
-    configure_engine(os.environ["DATABASE_URL"])
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
@@ -25,10 +25,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from scheduler.alerts import transport as mail
+from tests.support.app import AppUnderTest
 
 USERNAME, PASSWORD = "scout", "s3cret-pass"
-TEST_BACKOFF = {"retry_backoff": 0.05, "retry_backoff_max": 0.2, "record_backoff": 0.05}
+# Config changes for fast SMTP and database-record retries in tests.
+TEST_BACKOFF = {"mail_retry_backoff": 0.05, "mail_retry_backoff_max": 0.2, "alert_db_backoff": 0.05}
 # aiosmtpd itself trips its own "login_data is deprecated" warning on every AUTH.
 logging.getLogger("mail.log").setLevel(logging.ERROR)
 
@@ -218,20 +219,19 @@ class SmtpServer:
     def __exit__(self, *exc: object) -> None:
         self.controller.stop()
 
-    def settings(self, base: mail.MailSettings, **changes: Any) -> mail.MailSettings:
-        """Return base pointed at this server (with TLS and login when it requires them)."""
+    def config_changes(self, **changes: Any) -> dict[str, Any]:
+        """Return the Config changes pointing the app at this server (TLS and login if needed)."""
         secure = self.cert is not None
-        return replace(
-            base,
-            server="127.0.0.1",
-            port=self.port,
-            use_tls=secure,
-            use_ssl=False,
-            username=USERNAME if secure else None,
-            password=PASSWORD if secure else None,
-            ca_file=str(self.cert) if secure else None,
+        return {
+            "mail_server": "127.0.0.1",
+            "mail_port": self.port,
+            "mail_use_tls": secure,
+            "mail_use_ssl": False,
+            "mail_username": USERNAME if secure else None,
+            "mail_password": PASSWORD if secure else None,
+            "mail_ca_file": str(self.cert) if secure else None,
             **changes,
-        )
+        }
 
     @property
     def messages(self) -> list[Received]:
@@ -264,22 +264,16 @@ class SmtpServer:
 
 
 @pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
+def smtp_server(scout_app: AppUnderTest) -> Iterator[SmtpServer]:
     """A plain SMTP server that the worker sends to for this test, with fast retries."""
     with SmtpServer() as server:
-        mail.override_settings(server.settings(mail.current_settings(), **TEST_BACKOFF))
-        try:
-            yield server
-        finally:
-            mail.override_settings(None)
+        scout_app.update(**server.config_changes(**TEST_BACKOFF))
+        yield server
 
 
 @pytest.fixture
-def smtp_tls_server(tmp_path: Path) -> Iterator[SmtpServer]:
+def smtp_tls_server(scout_app: AppUnderTest, tmp_path: Path) -> Iterator[SmtpServer]:
     """An SMTP server requiring STARTTLS and AUTH that the worker sends to for this test."""
     with SmtpServer(cert_dir=tmp_path) as server:
-        mail.override_settings(server.settings(mail.current_settings(), **TEST_BACKOFF))
-        try:
-            yield server
-        finally:
-            mail.override_settings(None)
+        scout_app.update(**server.config_changes(**TEST_BACKOFF))
+        yield server

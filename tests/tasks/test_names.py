@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scheduler.celery_app import app
+from scheduler.app import celery as app
 
 # A deployed database keeps firing after an upgrade only while these names stay registered.
 # Renaming one needs an Alembic migration that rewrites schedule_entries.task.

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import Game, PriceChange, ScrapePage, ScrapeRun, Session
-from scheduler.celery_app import app
+from scheduler.app import celery as app
 from scheduler.tasks import catalogue
 
 GAMES = 230
