@@ -222,9 +222,8 @@ def deliver(unsent: deque[Digest], settings: mail.MailSettings, recorder: Record
 
     Takes digests off the left of unsent as they go, so what is left was never sent.
     """
-    app = current_app._get_current_object()  # the Flask app the task runs in
     try:
-        with mail.connect(app) as conn:
+        with mail.connect(current_app) as conn:  # the Flask app the task runs in
             while unsent:
                 recorder.sending = unsent.popleft()
                 recorder.record(send_one(conn, recorder.sending, settings, recorder))

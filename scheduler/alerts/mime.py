@@ -35,7 +35,7 @@ class WirePolicy(Compat32):
             and value.isascii()
             and "\n" not in value
             and "\r" not in value
-            and len(name) + len(value) + 2 <= self.max_line_length
+            and (self.max_line_length is None or len(name) + len(value) + 2 <= self.max_line_length)
         ):
             return f"{name}: {value}{self.linesep}".encode("ascii")
         return super().fold_binary(name, value)
@@ -101,7 +101,7 @@ def _part(text: str, subtype: str, eight_bit: bool) -> MIMEText:
     if not eight_bit or max(len(line.encode()) for line in lines) > MAX_LINE:
         charset.body_encoding = QP  # 7-bit, short lines, whatever the text
     else:
-        charset.body_encoding = None  # 7bit or 8bit as the text needs
+        charset.body_encoding = None  # type: ignore[assignment]  # None: 7bit or 8bit as needed
     return MIMEText(text, subtype, charset)  # type: ignore[arg-type]
 
 

@@ -26,8 +26,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Exists
 
 from models import Alert, AlertRun, Game, PriceChange, Subscriber
+from models.base import rows_changed
 from scheduler.alerts.render import Digest, DigestItem
 
 ALERTS: Table = Alert.__table__  # type: ignore[assignment]
@@ -46,7 +48,7 @@ def start_run(session: Session, *, task_id: str, now: datetime) -> tuple[AlertRu
     return run, True
 
 
-def _unsubscribed() -> object:
+def _unsubscribed() -> Exists:
     return exists().where(
         Subscriber.id == ALERTS.c.subscriber_id, Subscriber.unsubscribed_at.is_not(None)
     )
@@ -91,10 +93,10 @@ def _lowest_before(session: Session, game_ids: Iterable[int]) -> dict[int, int]:
         )
         .group_by(PriceChange.game_id)
     ).all()
-    return {game_id: cents for game_id, cents in rows}
+    return {game_id: cents for game_id, cents in rows if cents is not None}
 
 
-def _old_price(row: Row[Any]) -> int | None:
+def _old_price(row: Row[*tuple[Any, ...]]) -> int | None:
     if row.previous_cents is not None:
         return row.previous_cents
     if row.original_cents is not None and row.original_cents > row.trigger_cents:
@@ -133,7 +135,7 @@ def load_digests(
     ).all()
     lowest = _lowest_before(session, {row.game_id for row in rows})
     items: dict[int, list[DigestItem]] = defaultdict(list)
-    people: dict[int, Row[Any]] = {}
+    people: dict[int, Row[*tuple[Any, ...]]] = {}
     for row in rows:
         people[row.subscriber_id] = row
         items[row.subscriber_id].append(
@@ -196,13 +198,13 @@ def mark_sent(
 ) -> int:
     """Record that the server accepted the email carrying these alerts; return rows changed."""
     params = {"ids": list(alert_ids), "sent_now": now, "msg_id": message_id}
-    return session.execute(_MARK_SENT, params).rowcount or 0
+    return rows_changed(session.execute(_MARK_SENT, params))
 
 
 def mark_failed(session: Executor, alert_ids: Sequence[int], *, reason: str) -> int:
     """Record that these alerts will never be sent, and why; return rows changed."""
     params = {"ids": list(alert_ids), "reason": reason[:MAX_REASON]}
-    return session.execute(_MARK_FAILED, params).rowcount or 0
+    return rows_changed(session.execute(_MARK_FAILED, params))
 
 
 def release(session: Executor, alert_ids: Sequence[int], *, reason: str, max_attempts: int) -> int:
@@ -238,7 +240,7 @@ def requeue_stuck(session: Session, *, older_than: datetime, max_attempts: int =
         .where(*stuck)
         .values(status="pending", last_error="requeued: stuck in sending")
     )
-    return result.rowcount or 0
+    return rows_changed(result)
 
 
 def adopt_orphans(session: Session, run_id: int, *, older_than: datetime) -> list[int]:

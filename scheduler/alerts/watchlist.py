@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from models.alert import ALERT_STATUSES, Alert, Subscriber, WatchEntry
-from models.base import utcnow
+from models.base import rows_changed, utcnow
 from models.game import Game
 from scheduler.alerts import rules as alert_rules
 from scheduler.alerts.inputs import (
@@ -199,7 +199,7 @@ def remove_watch(session: Session, email: str, item: str) -> bool:
             WatchEntry.subscriber_id == subscriber.id, WatchEntry.game_id.in_(game_ids)
         )
     )
-    return bool(result.rowcount)
+    return rows_changed(result) > 0
 
 
 def list_watches(session: Session, email: str | None = None) -> list[dict[str, Any]]:

@@ -156,7 +156,7 @@ def finish_alert_run(self: Any, results: list[Any], run_id: int) -> dict[str, An
             "failed": run.failed,
             "skipped": run.skipped,
         }
-        seconds = (run.finished_at - run.started_at).total_seconds()
+        seconds = ((run.finished_at or utcnow()) - run.started_at).total_seconds()
     log.info(
         "alert run %(run_id)s %(status)s: %(alerts_new)s new, %(sent)s sent, "
         "%(failed)s failed, %(skipped)s skipped for %(subscribers)s subscribers in "
