@@ -132,8 +132,19 @@ def _now() -> Any:
     return utcnow()
 
 
+def _rules() -> CallRules:
+    """Return the checks an edit must pass, for the app this process builds from its Config."""
+    from scheduler.cli.services import cli_config
+
+    cli_config()  # the queues the worker consumes come with the app the Config builds
+    return admin.call_rules()
+
+
 def _loading_rules() -> CallRules:
+    from scheduler.cli.services import cli_config
+
     with _plainly():
+        cli_config()
         return admin.beat_rules()
 
 
@@ -205,7 +216,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         "enabled": not args.disabled,
     }
     with _plainly():
-        rules = admin.call_rules()
+        rules = _rules()
     entry = _edit(lambda s: store.add_entry(s, args.name, spec, _by(args), _now(), rules))
     print(view.confirmation(entry, f"added: {args.task}, {timing}", _tz()))
     return 0
@@ -223,7 +234,7 @@ def cmd_set(args: argparse.Namespace) -> int:
             "--options, --queue or --expires"
         )
     with _plainly():
-        rules = admin.call_rules() if call or changes_options else None
+        rules = _rules() if call or changes_options else None
 
     def work(session: Any) -> Any:
         entry = store.get_entry(session, args.name)
@@ -259,7 +270,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from scheduler.cli.services import send_task
 
     with _plainly():
-        rules = admin.call_rules()
+        rules = _rules()
     with _reading() as session:
         entry = store.get_entry(session, args.name)
         task, call_args, kwargs = entry.task, entry.args, entry.kwargs

@@ -279,3 +279,20 @@ def test_history_summaries_say_what_changed_in_one_line() -> None:
         "args: [] -> [1]; enabled: True -> False"
     )
     assert summarize(spec, spec) == "no change"
+
+
+def test_a_fresh_scout_process_knows_the_queues_the_worker_consumes(sqlite_db):
+    # In its own process no app is built yet: the queues must come from the app the CLI builds.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    scout = str(Path(sys.executable).parent / "scout")
+    add = [scout, "schedule", "add", "nightly-probe", "--task"]
+    add += ["scheduler.tasks.catalogue.scrape_catalogue", "--every", "3600s", "--queue", "scrape"]
+    result = subprocess.run(
+        add, env={**os.environ, "DATABASE_URL": sqlite_db}, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "nightly-probe" in result.stdout
