@@ -103,16 +103,18 @@ def refresh_watched_prices(self: Any, carry: dict[str, Any] | None = None) -> di
     task_id = self.request.id or f"refresh-{uuid.uuid4().hex}"
     claims = Claims(redis_client(settings.redis_url), task_id, ttl=REFRESH_TIME_LIMIT)
     tick, held = Tick(**(carry or {}).get("tick", {})), Held()
+    # A retry skips what its first attempt stored: it plans as of that attempt's start.
+    since = datetime.fromisoformat(carry["since"]) if carry else utcnow()
     try:
         resume(task_id, claims, carry, settings, tick, held)
-        run_tick(task_id, claims, settings, tick, held)
+        run_tick(task_id, claims, settings, tick, held, since)
         if tick.run_id is not None:
             send_alerts(tick.run_id, settings.mail_batch_size)
     except SoftTimeLimitExceeded:
         claims.release(held.claimed)
         log.warning("price refresh %s: soft time limit reached; the rest waits", task_id)
     except OperationalError as exc:
-        retry_later(self, claims, tick, held, exc)
+        retry_later(self, claims, tick, held, exc, since)
     tick.seconds = round(tick.seconds + time.monotonic() - began, 3)
     log.info("price refresh %s", tick.line())
     return asdict(tick)
@@ -136,9 +138,9 @@ def resume(
 
 
 def run_tick(
-    task_id: str, claims: Claims, settings: RefreshSettings, tick: Tick, held: Held
+    task_id: str, claims: Claims, settings: RefreshSettings, tick: Tick, held: Held, since: datetime
 ) -> None:
-    """Ask for, store and judge the due apps, batch by batch, until the tick's share is spent."""
+    """Ask for, store and judge the apps not answered since, batch by batch, within the share."""
     now = utcnow()
     with Session() as session:
         watched = refresh.watched_apps(session)
@@ -149,13 +151,15 @@ def run_tick(
         if tick.requests >= settings.requests:
             break
         chunk = order[start : start + settings.batch]
-        ids = take_due(claims, chunk, planned_at=now, held=held)
+        ids = take_due(claims, chunk, planned_at=since, held=held)
         tick.claimed_elsewhere += len(chunk) - len(ids)
         if ids and not refresh_batch(task_id, client, claims, ids, settings, tick, held):
             break
 
 
-def retry_later(task: Any, claims: Claims, tick: Tick, held: Held, exc: OperationalError) -> None:
+def retry_later(
+    task: Any, claims: Claims, tick: Tick, held: Held, exc: OperationalError, since: datetime
+) -> None:
     """Release what was never asked and retry with backoff, or give up; logs one line."""
     kept = held.kept()
     claims.release([steam_id for steam_id in held.claimed if steam_id not in set(kept)])
@@ -181,7 +185,12 @@ def retry_later(task: Any, claims: Claims, tick: Tick, held: Held, exc: Operatio
     )
     tick.db_retries += 1
     unsaved = None if held.unsaved is None else answer_to_plain(held.unsaved)
-    carry = {"tick": asdict(tick), "unsaved": unsaved, "unsaved_ids": kept}
+    carry = {
+        "tick": asdict(tick),
+        "since": since.isoformat(),
+        "unsaved": unsaved,
+        "unsaved_ids": kept,
+    }
     raise task.retry(countdown=countdown, kwargs={"carry": carry})
 
 
