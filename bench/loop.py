@@ -77,7 +77,9 @@ def timed_scrape(app: Any) -> tuple[float, dict[str, Any]]:
         with Session() as session:
             run = session.scalars(select(ScrapeRun).where(ScrapeRun.task_id == result.id)).first()
             if run is not None and run.status != "running":
-                return time.monotonic() - began, run_figures(run)
+                seconds = time.monotonic() - began
+                result.get(timeout=60)  # long done: consumes its result while Redis is up
+                return seconds, run_figures(run)
         time.sleep(0.05)
     raise RuntimeError("the scrape did not finish in 30 minutes")
 
@@ -269,6 +271,20 @@ def _load(load: tuple[float, float, float]) -> str:
     return " ".join(f"{value:.2f}" for value in load)
 
 
+def drop_results(app: Any) -> None:
+    """Cancel the result subscriptions the backend still holds, while Redis is up.
+
+    Without this, the Redis backend's pending results unsubscribe in __del__ at interpreter
+    shutdown and print a traceback for each.
+    """
+    from celery.result import AsyncResult
+
+    gc.collect()
+    for obj in gc.get_objects():
+        if isinstance(obj, AsyncResult) and obj.backend is app.backend:
+            app.backend.remove_pending_result(obj)
+
+
 def main() -> None:
     """Run the loop on each database named and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -294,7 +310,7 @@ def main() -> None:
         )
         for kind in args.database.split(","):
             report(kind, args, one_database(kind, args, work / kind, app, redis_url, store))
-        gc.collect()  # drop finished results while Redis and the interpreter are still up
+        drop_results(app)
 
 
 if __name__ == "__main__":
