@@ -27,8 +27,9 @@ import statistics
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import Exists, bindparam, exists, select, update
+from sqlalchemy import Exists, Table, bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
 from models.alert import Subscriber, WatchEntry
@@ -135,7 +136,7 @@ def mark_errors(session: Session, reasons: Mapping[int, str], *, now: datetime) 
     """Record that these apps answered unusably at now, and why; their prices stay."""
     if not reasons:
         return
-    table = Game.__table__
+    table = cast(Table, Game.__table__)  # core: one statement executed for many rows
     session.execute(
         update(table)
         .where(table.c.kind == "app", table.c.steam_id == bindparam("b_steam_id"))
