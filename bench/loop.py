@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import math
-import multiprocessing
 import os
 import sys
 import tempfile
@@ -40,12 +38,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.alerts import Databases, wait_ready, wait_run, worker_env, worker_process  # noqa: E402
-from bench.upsert import naive_upsert  # noqa: E402
+from bench.naive import PAGE, naive_scrape_into_empty  # noqa: E402
 from storesim.store import SimStore, start_store  # noqa: E402
 from tests.support import services  # noqa: E402
 from tests.support.smtp import SmtpServer  # noqa: E402
 
-PAGE, OTHERS, SALE_PCT = 100, 2, 90
+OTHERS, SALE_PCT = 2, 90
 SCRAPE = "scheduler.tasks.catalogue.scrape_catalogue"
 REFRESH = "scheduler.tasks.prices.refresh_watched_prices"
 
@@ -157,52 +155,6 @@ def timed_refresh(app: Any, sink: SmtpServer, expected: int) -> tuple[float, flo
     # Outside the clock: the run closes, so no chord callback is left for the next worker.
     wait_run(result.id, timeout=600)
     return ended - began, emails, figures
-
-
-def naive_pages(job: tuple[str, str, list[int]]) -> int:
-    """Fetch, BeautifulSoup-parse and merge row by row these pages (one process); return rows."""
-    import requests
-
-    from models import Session
-    from models.base import configure_engine
-    from tests.support.bs4_parser import parse_listings_bs4
-
-    url, store_url, starts = job
-    configure_engine(url)
-    rows = 0
-    with requests.Session() as http:
-        for start in starts:
-            query = {"start": start, "count": PAGE, "infinite": 1, "cc": "us", "l": "english"}
-            body = http.get(f"{store_url}/search/results/", params=query, timeout=60).text
-            listings, _ = parse_listings_bs4(json.loads(body)["results_html"])
-            with Session.begin() as session:
-                now = datetime.now(UTC)
-                naive_upsert(session, listings, currency="USD", run_id=None, now=now)
-            rows += len(listings)
-    return rows
-
-
-def naive_scrape(url: str, store: SimStore, items: int) -> tuple[float, int]:
-    """Scrape the first items the naive way in two processes; return seconds and rows."""
-    starts = list(range(0, items, PAGE))
-    jobs = [(url, store.url, starts[half::2]) for half in (0, 1)]
-    began = time.monotonic()
-    with multiprocessing.get_context("spawn").Pool(2) as pool:
-        rows = sum(pool.map(naive_pages, jobs))
-    return time.monotonic() - began, rows
-
-
-def naive_scrape_into_empty(
-    kind: str, work: Path, store: SimStore, items: int
-) -> tuple[float, int]:
-    """Run the naive scrape into an empty, migrated database of this kind."""
-    if kind == "sqlite":
-        url = f"sqlite:///{work / 'naive-scrape.db'}"
-        services.migrate(url)
-        return naive_scrape(url, store, items)
-    with services.fresh_postgres_database() as url:
-        services.migrate(url)
-        return naive_scrape(url, store, items)
 
 
 def one_database(
