@@ -31,6 +31,10 @@ class Game(Base):
     price_changed_at: Mapped[datetime | None]
     # When appdetails last answered for the game (the watched-prices refresh); NULL: never.
     price_refreshed_at: Mapped[datetime | None]
+    # When appdetails last answered for it with an entry we could not use (malformed, another
+    # currency), and why; the price stays, and the refresh queues the app behind fresher ones.
+    price_error_at: Mapped[datetime | None]
+    price_error: Mapped[str | None] = mapped_column(String(200))
 
     @property
     def itemkey(self) -> str:

@@ -125,3 +125,33 @@ def to_listings(answer: PriceAnswer, titles: Mapping[int, str]) -> list[Listing]
         for appid, price in sorted(answer.prices.items())
         if appid in titles
     ]
+
+
+def answer_to_plain(answer: PriceAnswer) -> dict[str, Any]:
+    """Return the answer as JSON-able plain values (for a task retry's arguments)."""
+    return {
+        "prices": [
+            [i, p.final_cents, p.original_cents, p.discount_pct] for i, p in answer.prices.items()
+        ],
+        "no_price": sorted(answer.no_price),
+        "unknown": sorted(answer.unknown),
+        "bad": [[i, reason] for i, reason in answer.bad.items()],
+        "missing": sorted(answer.missing),
+    }
+
+
+def answer_from_plain(plain: Mapping[str, Any]) -> PriceAnswer:
+    """Return the PriceAnswer answer_to_plain gave plain; raises ValueError if it is not one."""
+    try:
+        return PriceAnswer(
+            prices={
+                int(i): AppPrice(int(f), None if o is None else int(o), int(d))
+                for i, f, o, d in plain["prices"]
+            },
+            no_price={int(i) for i in plain["no_price"]},
+            unknown={int(i) for i in plain["unknown"]},
+            bad={int(i): str(reason) for i, reason in plain["bad"]},
+            missing={int(i) for i in plain["missing"]},
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"not a stored appdetails answer: {exc}") from None

@@ -8,6 +8,11 @@ A price's age is the time since the store last confirmed it: the later of the re
 (price_refreshed_at) and the scrape's sighting (last_seen). Caveat: a scraped row whose price
 could not be read also moves last_seen.
 
+An answer we cannot use for one app (malformed, another currency) keeps the price and is
+recorded on the game (price_error_at, price_error); the planner counts it as an attempt
+(queued_at), so such an app queues behind the fresher ones instead of riding along in the first
+request of every tick, while its price's age (checked_at) still says it is unconfirmed.
+
 Order of refresh (plan_refresh): the oldest weighted age first, where an app on sale
 (discount_pct > 0) ages sale_weight times as fast, and one on the same sale for more than
 SALE_ENDING_AFTER sale_weight times as fast again: the store's answer carries no end date,
@@ -19,11 +24,12 @@ starve the rest; a weight of 2 refreshes them twice as often and every other app
 from __future__ import annotations
 
 import statistics
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import Exists, exists, select, update
+from sqlalchemy import Exists, Table, bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
 from models.alert import Subscriber, WatchEntry
@@ -32,6 +38,7 @@ from scheduler.catalogue.appdetails import PriceAnswer, to_listings
 from scheduler.catalogue.persist import upsert_listings
 
 SALE_ENDING_AFTER = timedelta(days=6)
+ERROR_LENGTH = 200  # games.price_error
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -44,11 +51,17 @@ class Watched:
     last_seen: datetime
     discount_pct: int
     price_changed_at: datetime | None
+    error_at: datetime | None = None
 
     @property
     def checked_at(self) -> datetime:
         """Return when the store last confirmed the price (refresh or scrape)."""
         return max(self.refreshed_at or _NEVER, self.last_seen)
+
+    @property
+    def queued_at(self) -> datetime:
+        """Return when the price was last confirmed or asked for with an unusable answer."""
+        return max(self.checked_at, self.error_at or _NEVER)
 
 
 def _watched_by_subscribers() -> Exists:
@@ -68,6 +81,7 @@ def watched_apps(session: Session) -> list[Watched]:
             Game.last_seen,
             Game.discount_pct,
             Game.price_changed_at,
+            Game.price_error_at,
         )
         .where(Game.kind == "app", _watched_by_subscribers())
         .order_by(Game.steam_id)
@@ -77,7 +91,7 @@ def watched_apps(session: Session) -> list[Watched]:
 
 def weighted_age(app: Watched, now: datetime, sale_weight: int) -> float:
     """Return the app's price age in seconds, weighted for sales; older is refreshed sooner."""
-    age = (now - app.checked_at).total_seconds()
+    age = (now - app.queued_at).total_seconds()
     if app.discount_pct > 0:
         age *= sale_weight
         if app.price_changed_at is not None and now - app.price_changed_at > SALE_ENDING_AFTER:
@@ -94,7 +108,7 @@ def plan_refresh(watched: Iterable[Watched], *, now: datetime, sale_weight: int)
 def apply_answer(
     session: Session, answer: PriceAnswer, *, now: datetime, currency: str
 ) -> list[int]:
-    """Store an answer's prices, stamp every answered app refreshed; return changed game ids."""
+    """Store an answer's prices, stamp answered apps refreshed, bad ones errored; return changes."""
     titles = dict(
         session.execute(
             select(Game.steam_id, Game.title).where(
@@ -104,6 +118,7 @@ def apply_answer(
     )
     upsert_listings(session, to_listings(answer, titles), currency=currency, run_id=None, now=now)
     mark_refreshed(session, answer.answered, now=now)
+    mark_errors(session, answer.bad, now=now)
     return changed_at(session, list(titles), now=now)
 
 
@@ -113,8 +128,24 @@ def mark_refreshed(session: Session, steam_ids: Collection[int], *, now: datetim
         session.execute(
             update(Game)
             .where(Game.kind == "app", Game.steam_id.in_(sorted(steam_ids)))
-            .values(price_refreshed_at=now)
+            .values(price_refreshed_at=now, price_error=None)
         )
+
+
+def mark_errors(session: Session, reasons: Mapping[int, str], *, now: datetime) -> None:
+    """Record that these apps answered unusably at now, and why; their prices stay."""
+    if not reasons:
+        return
+    table = cast(Table, Game.__table__)  # core: one statement executed for many rows
+    session.execute(
+        update(table)
+        .where(table.c.kind == "app", table.c.steam_id == bindparam("b_steam_id"))
+        .values(price_error_at=now, price_error=bindparam("b_reason")),
+        [
+            {"b_steam_id": steam_id, "b_reason": reason[:ERROR_LENGTH]}
+            for steam_id, reason in sorted(reasons.items())
+        ],
+    )
 
 
 def refreshed_since(session: Session, steam_ids: Sequence[int], *, since: datetime) -> set[int]:
@@ -126,7 +157,7 @@ def refreshed_since(session: Session, steam_ids: Sequence[int], *, since: dateti
             select(Game.steam_id).where(
                 Game.kind == "app",
                 Game.steam_id.in_(steam_ids),
-                Game.price_refreshed_at >= since,
+                (Game.price_refreshed_at >= since) | (Game.price_error_at >= since),
             )
         )
     )

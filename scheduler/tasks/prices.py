@@ -6,6 +6,11 @@ the next tick. Each request's answer is stored, and the alerts of the prices it 
 recorded, in one transaction; the emails go out in a chord when the tick ends (the sweep sends
 them if the worker dies first). Per-app claims in Redis keep overlapping ticks apart, so the
 task runs twice safely: a second run asks again and changes nothing that is already stored.
+
+A database error (OperationalError: PostgreSQL restarting, SQLite locked) retries the tick with
+backoff and one log line. Claims on apps not yet asked are released at once, so another tick may
+take them; an answer already received but not stored travels in the retry's arguments with its
+claims kept, so the retry stores it without asking the store again.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
+from sqlalchemy.exc import OperationalError
 
 from config import Config
 from models import AlertRun, Session, utcnow
@@ -29,16 +35,36 @@ from scheduler.alerts.watchlist import pending_alert_batches
 from scheduler.app import celery as app
 from scheduler.app import current_config
 from scheduler.catalogue import refresh
-from scheduler.catalogue.appdetails import PriceAnswer, parse_appdetails
+from scheduler.catalogue.appdetails import (
+    PriceAnswer,
+    answer_from_plain,
+    answer_to_plain,
+    parse_appdetails,
+)
 from scheduler.catalogue.claims import Claims
 from scheduler.catalogue.client import BudgetSpent, FetchError, StoreClient, client_for
 from scheduler.catalogue.parse import ParseError
 from scheduler.tasks import alerts
+from scheduler.tasks.tick import Held, Tick
 
 log = logging.getLogger(__name__)
 
 REFRESH_SOFT_TIME_LIMIT = 240
 REFRESH_TIME_LIMIT = 300
+# A database that fails mid tick (PostgreSQL restarting, SQLite locked) is retried 1, 2, 4, 8,
+# 16 s later: about half a minute, well inside the claims' TTL.
+DB_RETRIES, DB_BACKOFF_BASE, DB_BACKOFF_MAX = 5, 1, 30
+
+
+_redis: dict[int, redis.Redis] = {}
+
+
+def redis_client(url: str) -> redis.Redis:
+    """Return this process's Redis client for claims."""
+    client = _redis.get(os.getpid())
+    if client is None:
+        client = _redis[os.getpid()] = redis.Redis.from_url(url, socket_timeout=10)
+    return client
 
 
 @dataclass(frozen=True)
@@ -54,7 +80,7 @@ class RefreshSettings:
 
 
 def refresh_settings(config: Config) -> RefreshSettings:
-    """Return the refresh's settings from config."""
+    """Return the refresh's settings from the config."""
     return RefreshSettings(
         currency=config.store_currency,
         batch=config.store_appdetails_batch,
@@ -65,95 +91,119 @@ def refresh_settings(config: Config) -> RefreshSettings:
     )
 
 
-@dataclass
-class Tick:
-    """One tick's figures (requests: appdetails requests, a failed one's retries included)."""
-
-    watched: int = 0
-    oldest_age_s: int | None = None
-    requests: int = 0
-    asked: int = 0
-    priced: int = 0
-    changed: int = 0
-    no_price: int = 0
-    unknown: int = 0
-    bad: int = 0
-    missing: int = 0
-    failed: int = 0
-    claimed_elsewhere: int = 0
-    budget_spent: bool = False
-    alerts_new: int = 0
-    run_id: int | None = None
-    seconds: float = 0.0
-
-    def count(self, answer: PriceAnswer, changed: int) -> None:
-        """Add one answer's buckets."""
-        self.priced += len(answer.prices)
-        self.changed += changed
-        self.no_price += len(answer.no_price)
-        self.unknown += len(answer.unknown)
-        self.bad += len(answer.bad)
-        self.missing += len(answer.missing)
-
-    def line(self) -> str:
-        """Return the figures as one key=value line."""
-        return " ".join(f"{key}={value}" for key, value in asdict(self).items())
-
-
-_redis: dict[int, redis.Redis] = {}
-
-
-def redis_client(url: str) -> redis.Redis:
-    """Return this process's Redis client for claims."""
-    client = _redis.get(os.getpid())
-    if client is None:
-        client = _redis[os.getpid()] = redis.Redis.from_url(url, socket_timeout=10)
-    return client
-
-
 @app.task(
     bind=True,
     name="scheduler.tasks.prices.refresh_watched_prices",
     acks_late=True,
     soft_time_limit=REFRESH_SOFT_TIME_LIMIT,
     time_limit=REFRESH_TIME_LIMIT,
+    max_retries=DB_RETRIES,
 )
-def refresh_watched_prices(self: Any) -> dict[str, Any]:
+def refresh_watched_prices(self: Any, carry: dict[str, Any] | None = None) -> dict[str, Any]:
     """Refresh the stalest watched prices within the budget, alert on changes; returns figures."""
-    config = current_config()
-    settings, began, now = refresh_settings(config), time.monotonic(), utcnow()
+    settings, began = refresh_settings(current_config()), time.monotonic()
     task_id = self.request.id or f"refresh-{uuid.uuid4().hex}"
-    with Session() as session:
-        watched = refresh.watched_apps(session)
-    order = refresh.plan_refresh(watched, now=now, sale_weight=settings.sale_weight)
-    tick = Tick(watched=len(order), oldest_age_s=_oldest_age(watched, now))
     claims = Claims(redis_client(settings.redis_url), task_id, ttl=REFRESH_TIME_LIMIT)
-    client = client_for(config)
+    tick, held = Tick(**(carry or {}).get("tick", {})), Held()
+    # A retry skips what its first attempt stored: it plans as of that attempt's start.
+    since = datetime.fromisoformat(carry["since"]) if carry else utcnow()
     try:
-        for start in range(0, len(order), settings.batch):
-            if tick.requests >= settings.requests:
-                break
-            chunk = order[start : start + settings.batch]
-            ids = take_due(claims, chunk, planned_at=now)
-            tick.claimed_elsewhere += len(chunk) - len(ids)
-            if ids and not refresh_batch(task_id, client, claims, ids, settings, tick):
-                break
+        resume(task_id, claims, carry, settings, tick, held)
+        run_tick(task_id, claims, settings, tick, held, since)
+        if tick.run_id is not None:
+            send_alerts(tick.run_id, settings.mail_batch_size)
     except SoftTimeLimitExceeded:
+        claims.release(held.claimed)
         log.warning("price refresh %s: soft time limit reached; the rest waits", task_id)
-    if tick.run_id is not None:
-        send_alerts(tick.run_id, settings.mail_batch_size)
-    tick.seconds = round(time.monotonic() - began, 3)
+    except OperationalError as exc:
+        retry_later(self, claims, tick, held, exc, since)
+    tick.seconds = round(tick.seconds + time.monotonic() - began, 3)
     log.info("price refresh %s", tick.line())
     return asdict(tick)
 
 
-def take_due(claims: Claims, chunk: list[int], *, planned_at: datetime) -> list[int]:
+def resume(
+    task_id: str,
+    claims: Claims,
+    carry: dict[str, Any] | None,
+    settings: RefreshSettings,
+    tick: Tick,
+    held: Held,
+) -> None:
+    """Store the answer a retried tick could not store (claims held); raises OperationalError."""
+    if not carry or carry.get("unsaved") is None:
+        return
+    held.claimed, held.unsaved = list(carry["unsaved_ids"]), answer_from_plain(carry["unsaved"])
+    store_answer(task_id, held.unsaved, settings.currency, tick)
+    claims.release(held.claimed)
+    held.claimed, held.unsaved = [], None
+
+
+def run_tick(
+    task_id: str, claims: Claims, settings: RefreshSettings, tick: Tick, held: Held, since: datetime
+) -> None:
+    """Ask for, store and judge the apps not answered since, batch by batch, within the share."""
+    now = utcnow()
+    with Session() as session:
+        watched = refresh.watched_apps(session)
+    order = refresh.plan_refresh(watched, now=now, sale_weight=settings.sale_weight)
+    tick.watched, tick.oldest_age_s = len(order), _oldest_age(watched, now)
+    client = client_for(current_config())
+    for start in range(0, len(order), settings.batch):
+        if tick.requests >= settings.requests:
+            break
+        chunk = order[start : start + settings.batch]
+        ids = take_due(claims, chunk, planned_at=since, held=held)
+        tick.claimed_elsewhere += len(chunk) - len(ids)
+        if ids and not refresh_batch(task_id, client, claims, ids, settings, tick, held):
+            break
+
+
+def retry_later(
+    task: Any, claims: Claims, tick: Tick, held: Held, exc: OperationalError, since: datetime
+) -> None:
+    """Release what was never asked and retry with backoff, or give up; logs one line."""
+    kept = held.kept()
+    claims.release([steam_id for steam_id in held.claimed if steam_id not in set(kept)])
+    reason = " ".join(str(exc.orig or exc).split())[:160]
+    if task.request.retries >= DB_RETRIES:
+        claims.release(kept)
+        log.error(
+            "price refresh %s: database unavailable after %s retries (%s); next tick asks again",
+            task.request.id,
+            DB_RETRIES,
+            reason,
+        )
+        return
+    countdown = min(DB_BACKOFF_MAX, DB_BACKOFF_BASE * 2**task.request.retries)
+    log.warning(
+        "price refresh %s: database unavailable (%s); retry %s of %s in %ss, %s answers kept",
+        task.request.id,
+        reason,
+        task.request.retries + 1,
+        DB_RETRIES,
+        countdown,
+        len(kept),
+    )
+    tick.db_retries += 1
+    unsaved = None if held.unsaved is None else answer_to_plain(held.unsaved)
+    carry = {
+        "tick": asdict(tick),
+        "since": since.isoformat(),
+        "unsaved": unsaved,
+        "unsaved_ids": kept,
+    }
+    raise task.retry(countdown=countdown, kwargs={"carry": carry})
+
+
+def take_due(claims: Claims, chunk: list[int], *, planned_at: datetime, held: Held) -> list[int]:
     """Claim the chunk's apps that no overlapping refresh holds or answered since planned_at."""
-    ids = claims.take(chunk)
+    held.claimed = ids = claims.take(chunk)
     with Session() as session:
         done = refresh.refreshed_since(session, ids, since=planned_at)
     claims.release(sorted(done))
-    return [steam_id for steam_id in ids if steam_id not in done]
+    held.claimed = [steam_id for steam_id in ids if steam_id not in done]
+    return held.claimed
 
 
 def refresh_batch(
@@ -163,25 +213,29 @@ def refresh_batch(
     ids: list[int],
     settings: RefreshSettings,
     tick: Tick,
+    held: Held,
 ) -> bool:
-    """Ask for, store and judge one request's apps; returns False once the budget is spent."""
+    """Ask for, store and judge one request's apps; returns False once the budget is spent.
+
+    A database error propagates with the claims and the unsaved answer in held, for the retry.
+    """
+    spent = False
     try:
-        try:
-            body = client.fetch_appdetails(ids)
-        except BudgetSpent:
-            tick.budget_spent = True
-            return False
+        body = client.fetch_appdetails(ids)
         tick.requests, tick.asked = tick.requests + 1, tick.asked + len(ids)
-        answer = parse_appdetails(body, ids, settings.currency)
-        store_answer(task_id, answer, settings.currency, tick)
+        held.unsaved = parse_appdetails(body, ids, settings.currency)
+    except BudgetSpent:
+        tick.budget_spent = spent = True
     except (FetchError, ParseError) as exc:
         if isinstance(exc, FetchError):  # parse errors come after a counted request
             tick.requests, tick.asked = tick.requests + exc.attempts, tick.asked + len(ids)
         tick.failed += 1
         log.warning("price refresh: %s; their last prices stay", exc)
-    finally:
-        claims.release(ids)
-    return True
+    if held.unsaved is not None:
+        store_answer(task_id, held.unsaved, settings.currency, tick)
+    claims.release(ids)
+    held.claimed, held.unsaved = [], None
+    return not spent
 
 
 def store_answer(task_id: str, answer: PriceAnswer, currency: str, tick: Tick) -> None:

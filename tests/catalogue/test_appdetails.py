@@ -7,7 +7,14 @@ import json
 import pytest
 
 from config import PROJECT_ROOT
-from scheduler.catalogue.appdetails import AppPrice, parse_appdetails, to_listings
+from scheduler.catalogue.appdetails import (
+    AppPrice,
+    PriceAnswer,
+    answer_from_plain,
+    answer_to_plain,
+    parse_appdetails,
+    to_listings,
+)
 from scheduler.catalogue.parse import ParseError
 
 # ../shared/ from the lead's checkout, ../../shared/ from a helper's worktree.
@@ -95,3 +102,19 @@ def test_listings_carry_the_stored_title_and_match_a_search_row_s_shape() -> Non
         ("App_8", "Eight", 700, None, 0),
     ]
     assert all(x.price_ok and not x.is_free for x in listings)
+
+
+def test_an_answer_survives_the_round_trip_through_a_retrys_json_arguments() -> None:
+    answer = PriceAnswer(
+        prices={10: AppPrice(499, 1999, 75), 11: AppPrice(999, None, 0)},
+        no_price={12},
+        unknown={13},
+        bad={14: "currency 'EUR', expected USD"},
+        missing={15},
+    )
+    assert answer_from_plain(json.loads(json.dumps(answer_to_plain(answer)))) == answer
+
+
+def test_a_carried_answer_that_is_not_one_is_refused_in_one_line() -> None:
+    with pytest.raises(ValueError, match="not a stored appdetails answer"):
+        answer_from_plain({"prices": [[1, "x", None, 0]]})

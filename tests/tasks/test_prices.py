@@ -135,15 +135,43 @@ def test_a_change_seen_by_both_the_refresh_and_the_scrape_writes_one_history_row
     refresh()
     history = history_count()
     refresh_store.sale_on_apps([first.steam_id, second.steam_id], pct=50)
-    caplog.clear()
     with caplog.at_level("INFO", logger="scheduler.tasks.prices"):
+        caplog.clear()  # the worker logs other ticks' lines too, whatever the level outside
         assert refresh()["changed"] == 2
-    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("price refresh")]
+        lines = [r.getMessage() for r in caplog.records]
     seed_catalogue(refresh_store)  # the nightly scrape sees the same sale prices
     assert history_count() == history + 2
     refresh_store.sale_on_apps([first.steam_id, second.steam_id], pct=0)
     seed_catalogue(refresh_store)  # the scrape sees the sale end first...
     assert refresh()["changed"] == 0  # ...so the refresh finds nothing new
     assert history_count() == history + 4
-    [line] = lines
+    [line] = [line for line in lines if line.startswith("price refresh")]
     assert " watched=2 " in line and " changed=2 " in line and " requests=1 " in line
+
+
+def test_apps_answered_unusably_keep_their_price_and_queue_behind_the_others(
+    db, worker, refresh_store, scout_app
+) -> None:
+    rows = seed_catalogue(refresh_store)
+    watched = sorted(r.steam_id for r in paid_apps(rows)[:60])
+    watch("hal@example.com", watched)
+    before = {i: game(i).final_cents for i in watched}
+    # Asked in euros, the store's dollars are the wrong currency for every entry.
+    scout_app.update(price_refresh_requests=1, store_currency="EUR")
+    refresh_store.control({"reset_stats": True})
+    assert refresh()["bad"] == 20
+    errored = set(map(int, refresh_store.stats()["appdetails"]["by_id"]))
+    assert all(game(i).price_error_at is not None for i in errored)
+    assert "currency 'USD', expected EUR" in (game(min(errored)).price_error or "")
+    assert {i: game(i).final_cents for i in watched} == before
+    assert all(game(i).price_refreshed_at is None for i in errored)  # not confirmed fresh
+
+    scout_app.update(store_currency="USD")
+    seen: list[set[int]] = []
+    for _ in range(3):
+        refresh_store.control({"reset_stats": True})
+        refresh()
+        seen.append(set(map(int, refresh_store.stats()["appdetails"]["by_id"])))
+    assert seen[0] | seen[1] == set(watched) - errored  # the fresh ones first...
+    assert seen[2] == errored  # ...then the errored ones, in their turn
+    assert all(game(i).price_error is None for i in errored)  # a good answer clears the error
