@@ -88,6 +88,25 @@ def database_health(session: Session, *, now: datetime, stuck_after: int) -> dic
     }
 
 
+# An entry whose next run is this far in the past has not fired: beat is down or stuck.
+OVERDUE_AFTER = timedelta(minutes=2)
+
+
+def schedule_health(rows: list[dict[str, Any]], *, now: datetime) -> list[dict[str, Any]]:
+    """Return each schedule entry's next run, last run, and whether it is overdue or skipped."""
+    return [
+        {
+            "name": row["name"],
+            "enabled": row["enabled"],
+            "next_run": row["next_run"],
+            "last_run_at": row["last_run_at"],
+            "overdue": bool(row["next_run"] and row["next_run"] < now - OVERDUE_AFTER),
+            "problem": row["problem"],
+        }
+        for row in rows
+    ]
+
+
 def problems(report: dict[str, Any]) -> list[str]:
     """Return one line per thing that needs an admin's attention."""
     found = []
@@ -113,6 +132,14 @@ def problems(report: dict[str, Any]) -> list[str]:
             f"{len(report['alert_runs_stuck'])} alert runs never closed (still running after "
             f"ALERT_STUCK_AFTER): {ids}"
         )
+    for entry in report.get("schedule", []):
+        if entry["problem"]:
+            found.append(f"schedule entry {entry['name']} is {entry['problem']}")
+        elif entry["overdue"]:
+            found.append(
+                f"schedule entry {entry['name']} was due at {entry['next_run']:%Y-%m-%d %H:%M:%S}"
+                " UTC and has not fired: is beat running?"
+            )
     if report.get("alerts", {}).get("failed"):
         found.append(
             f"{report['alerts']['failed']} alerts failed: see `scout alerts --status failed`"

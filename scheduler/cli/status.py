@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from config import Config
 from scheduler.cli.output import CLIError, print_json
 
 
@@ -26,7 +27,7 @@ def gather() -> dict[str, Any]:
     from scheduler.beat.lock import LOCK_KEY
     from scheduler.catalogue.refresh import freshness
     from scheduler.cli.services import open_database, redact
-    from scheduler.health import broker_health, database_health, problems
+    from scheduler.health import broker_health, database_health, problems, schedule_health
 
     config = open_database()
     client = redis.Redis.from_url(config.redis_url, socket_connect_timeout=3)
@@ -42,8 +43,25 @@ def gather() -> dict[str, Any]:
             **freshness(session, now=utcnow()),
             "stale_after": config.price_stale_after,
         }
+        report["schedule"] = schedule_health(_schedule_rows(session, config), now=utcnow())
     report["problems"] = problems(report)
     return report
+
+
+def _schedule_rows(session: Any, config: Config) -> list[dict[str, Any]]:
+    """Return the schedule entries as beat sees them (a bad stored row says why it is skipped)."""
+    from zoneinfo import ZoneInfo
+
+    from scheduler.beat import admin, view
+    from scheduler.beat import entries as store
+    from scheduler.beat.timing import ScheduleError
+
+    try:
+        rules = admin.beat_rules()
+    except ScheduleError:
+        rules = None  # the tasks do not load: reported by every schedule command already
+    tz = ZoneInfo(config.timezone)
+    return [view.entry_row(entry, tz, rules) for entry in store.all_entries(session)]
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -79,6 +97,11 @@ def _print(report: dict[str, Any]) -> None:
         f"prices:  {prices['watched']} watched apps, oldest {oldest}, median {median} "
         f"(stale after {format_age(prices['stale_after'])})"
     )
+    for entry in report["schedule"]:
+        when = entry["next_run"]
+        idle = "skipped by beat" if entry["problem"] else "disabled"
+        due = f"next {when:%Y-%m-%d %H:%M:%S} UTC" if when else idle
+        print(f"{'entry:':<8} {entry['name']:<24} {due}")
     counts = ", ".join(f"{k} {v}" for k, v in sorted(report["alerts"].items())) or "none"
     print(f"outbox:  {counts}")
     for line in report["problems"]:

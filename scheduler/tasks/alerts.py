@@ -21,6 +21,7 @@ from scheduler.alerts import transport as mail
 from scheduler.alerts.watchlist import find_due_alerts, pending_alert_batches
 from scheduler.app import celery as app
 from scheduler.app import current_config
+from scheduler.logs import key_values
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,11 @@ def send_digests(
             outcome.error,
         )
         raise self.retry(args=(run_id, outcome.retry_ids), kwargs={}, countdown=countdown)
-    return outcome.status()
+    status = outcome.status()
+    log.info(
+        "alert send %s", key_values({"run_id": run_id, "batch": len(subscriber_ids), **status})
+    )
+    return status
 
 
 def _database_down(
@@ -157,12 +162,7 @@ def finish_alert_run(self: Any, results: list[Any], run_id: int) -> dict[str, An
             "skipped": run.skipped,
         }
         seconds = ((run.finished_at or utcnow()) - run.started_at).total_seconds()
-    log.info(
-        "alert run %(run_id)s %(status)s: %(alerts_new)s new, %(sent)s sent, "
-        "%(failed)s failed, %(skipped)s skipped for %(subscribers)s subscribers in "
-        "%(seconds).1fs",
-        {**figures, "seconds": seconds},
-    )
+    log.info("alert run %s", key_values({**figures, "seconds": round(seconds, 1)}))
     return figures
 
 

@@ -22,6 +22,7 @@ from scheduler.catalogue import runs as scrape_runs
 from scheduler.catalogue.client import client_for
 from scheduler.catalogue.pages import chunked, land_page, page_starts
 from scheduler.catalogue.parse import SearchPage
+from scheduler.logs import key_values
 
 log = logging.getLogger(__name__)
 
@@ -111,17 +112,7 @@ def finish_scrape(_results: list[dict[str, int]], run_id: int) -> dict[str, Any]
     with Session.begin() as session:
         run = scrape_runs.finish_run(session, run_id, now=utcnow())
         figures = scrape_runs.run_figures(run)
-    log.info(
-        "scrape run %s %s: pages ok=%s failed=%s, rows seen=%s new=%s changed=%s bad=%s",
-        run_id,
-        figures["status"],
-        figures["pages_ok"],
-        figures["pages_failed"],
-        figures["rows_seen"],
-        figures["rows_new"],
-        figures["rows_changed"],
-        figures["rows_bad"],
-    )
+    log.info("scrape %s", key_values(figures))
     return figures
 
 

@@ -401,3 +401,19 @@ def test_scout_check_wait_prints_the_runs_figures(catalogue, worker, smtp_server
     assert "check queued (task " in out
     assert ": done" in out and "alerts new: 2" in out and "sent: 2" in out and "failed: 0" in out
     assert len(smtp_server.messages) == 1
+
+
+def test_each_send_and_each_run_logs_one_key_value_line_of_figures(
+    catalogue, worker, smtp_server, caplog
+):
+    watch("ann@example.com", 620, 400)
+    with caplog.at_level("INFO", logger="scheduler.tasks.alerts"):
+        run = run_check()
+    lines = [r.getMessage() for r in caplog.records if r.name == "scheduler.tasks.alerts"]
+    [send] = [line for line in lines if line.startswith("alert send ")]
+    [closed] = [line for line in lines if line.startswith("alert run ")]
+    assert f"run_id={run.id} batch=1 sent=2 failed=0 emails=1 error=none" in send
+    figures = dict(pair.split("=", 1) for pair in closed.removeprefix("alert run ").split())
+    assert figures["run_id"] == str(run.id) and figures["status"] == "done"
+    assert (figures["sent"], figures["failed"], figures["subscribers"]) == ("2", "0", "1")
+    assert float(figures["seconds"]) >= 0

@@ -110,3 +110,50 @@ def test_status_flags_an_alert_run_that_never_closed(sqlite_db, worker, capsys):
     assert main(["status"]) == 1
     out = capsys.readouterr().out
     assert "problem: 1 alert runs never closed (still running after ALERT_STUCK_AFTER): 1" in out
+
+
+def seed_schedule(at) -> None:
+    """Store beat_schedule.py's defaults as a first beat start at `at` would."""
+    from beat_schedule import DEFAULT_SCHEDULE
+    from scheduler.beat import entries as store
+
+    with Session.begin() as session:
+        store.seed_defaults(session, DEFAULT_SCHEDULE, "test", at)
+
+
+def status_with_a_beat(redis_url: str, capsys, *argv: str) -> tuple[int, str]:
+    lock = BeatLock(redis.Redis.from_url(redis_url), ttl=30)
+    assert lock.hold()
+    try:
+        code = main(["status", *argv])
+    finally:
+        lock.release()
+    return code, capsys.readouterr().out
+
+
+def test_status_shows_each_schedule_entry_s_next_run(sqlite_db, worker, redis_url, capsys):
+    from beat_schedule import DEFAULT_SCHEDULE
+
+    seed_schedule(utcnow())
+    code, out = status_with_a_beat(redis_url, capsys, "--json")
+    assert code == 0, out
+    entries = {e["name"]: e for e in json.loads(out)["schedule"]}
+    assert entries.keys() == DEFAULT_SCHEDULE.keys()
+    assert all(e["next_run"] and not e["overdue"] for e in entries.values())
+    code, out = status_with_a_beat(redis_url, capsys)
+    assert code == 0
+    assert any(
+        line.startswith("entry:   check-watchlists") and " next 20" in line
+        for line in out.splitlines()
+    )
+
+
+def test_status_flags_an_entry_that_is_overdue_and_exits_1(sqlite_db, worker, redis_url, capsys):
+    seed_schedule(utcnow() - timedelta(hours=3))  # beat has not fired anything since
+    code, out = status_with_a_beat(redis_url, capsys, "--json")
+    assert code == 1
+    problems = json.loads(out)["problems"]
+    assert any(
+        p.startswith("schedule entry requeue-stuck-alerts was due at") and "is beat running?" in p
+        for p in problems
+    ), problems

@@ -159,3 +159,15 @@ def test_a_redelivered_page_chunk_skips_the_pages_that_landed(db, worker, small_
     with Session() as session:
         assert session.get(ScrapeRun, run.id).rows_seen == GAMES
     assert count(PriceChange) == GAMES
+
+
+def test_a_finished_scrape_logs_one_key_value_line_of_figures(
+    sqlite_db, worker, small_pages, caplog
+):
+    small_pages.control({"games": 50})
+    with caplog.at_level("INFO", logger="scheduler.tasks.catalogue"):
+        run = run_scrape()
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("scrape run_id")]
+    figures = dict(pair.split("=", 1) for pair in line.removeprefix("scrape ").split())
+    assert figures["run_id"] == str(run.id) and figures["status"] == "ok"
+    assert (figures["pages_ok"], figures["rows_seen"], figures["rows_new"]) == ("3", "50", "50")
