@@ -124,6 +124,7 @@ class Config:
     log_level: str
     broker_visibility_timeout: int
     mail_smtputf8: bool = False
+    price_refresh_db_retries: int = 5
     mail_ca_file: str | None = None
     mail_retry_backoff: float = 30.0
     mail_retry_backoff_max: float = 300.0
@@ -382,6 +383,7 @@ def _prices(env: Mapping[str, str]) -> dict[str, Any]:
         "price_refresh_requests": _int(env, "PRICE_REFRESH_REQUESTS", 80, 1, 100_000),
         "price_refresh_sale_weight": _int(env, "PRICE_REFRESH_SALE_WEIGHT", 2, 1, 10),
         "price_stale_after": _int(env, "PRICE_STALE_AFTER", 3600, 60, 86400 * 30),
+        "price_refresh_db_retries": _int(env, "PRICE_REFRESH_DB_RETRIES", 5, 0, 20),
     }
 
 

@@ -53,7 +53,7 @@ REFRESH_SOFT_TIME_LIMIT = 240
 REFRESH_TIME_LIMIT = 300
 # A database that fails mid tick (PostgreSQL restarting, SQLite locked) is retried 1, 2, 4, 8,
 # 16 s later: about half a minute, well inside the claims' TTL.
-DB_RETRIES, DB_BACKOFF_BASE, DB_BACKOFF_MAX = 5, 1, 30
+DB_BACKOFF_BASE, DB_BACKOFF_MAX = 1, 30
 
 
 _redis: dict[int, redis.Redis] = {}
@@ -97,7 +97,7 @@ def refresh_settings(config: Config) -> RefreshSettings:
     acks_late=True,
     soft_time_limit=REFRESH_SOFT_TIME_LIMIT,
     time_limit=REFRESH_TIME_LIMIT,
-    max_retries=DB_RETRIES,
+    max_retries=None,  # retry_later counts PRICE_REFRESH_DB_RETRIES itself
 )
 def refresh_watched_prices(self: Any, carry: dict[str, Any] | None = None) -> dict[str, Any]:
     """Refresh the stalest watched prices within the budget, alert on changes; returns figures."""
@@ -166,12 +166,13 @@ def retry_later(
     kept = held.kept()
     claims.release([steam_id for steam_id in held.claimed if steam_id not in set(kept)])
     reason = " ".join(str(exc.orig or exc).split())[:160]
-    if task.request.retries >= DB_RETRIES:
+    retries = current_config().price_refresh_db_retries
+    if task.request.retries >= retries:
         claims.release(kept)
         log.error(
             "price refresh %s: database unavailable after %s retries (%s); next tick asks again",
             task.request.id,
-            DB_RETRIES,
+            retries,
             reason,
         )
         return
@@ -181,7 +182,7 @@ def retry_later(
         task.request.id,
         reason,
         task.request.retries + 1,
-        DB_RETRIES,
+        retries,
         countdown,
         len(kept),
     )

@@ -13,7 +13,6 @@ from sqlalchemy import select
 from models import Game, Session
 from models.base import get_engine
 from scheduler.catalogue.claims import PREFIX
-from scheduler.tasks import prices
 from scheduler.tasks.prices import refresh_watched_prices
 from tests.support import services
 from tests.support.postgres import PrivatePostgres, private_postgres
@@ -82,12 +81,12 @@ def test_a_restart_mid_tick_is_retried_and_no_app_is_asked_twice(
 
 
 def test_a_database_down_for_good_gives_up_in_one_line_and_holds_no_claim(
-    restartable_db, worker, refresh_store, redis_url, caplog, monkeypatch
+    restartable_db, worker, refresh_store, redis_url, caplog, scout_app
 ) -> None:
     rows = seed_catalogue(refresh_store)
     watched = sorted(r.steam_id for r in paid_apps(rows)[:45])
     watch("jo@example.com", watched)
-    monkeypatch.setattr(prices, "DB_RETRIES", 1)
+    scout_app.update(price_refresh_db_retries=1)
     refresh_store.control({"reset_stats": True})
     restartable_db.stop()
     with caplog.at_level(logging.INFO):
