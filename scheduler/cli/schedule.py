@@ -19,6 +19,7 @@ from scheduler.beat import admin, view
 from scheduler.beat import entries as store
 from scheduler.beat.calls import CallRules, check_call
 from scheduler.beat.timing import ScheduleError, Timing, parse_every
+from scheduler.cli.arguments import int_between
 from scheduler.cli.output import CLIError, print_json, print_table
 
 LIST_COLUMNS = ("name", "schedule", "in_words", "enabled", "next_run", "last_run_at", "run_count")
@@ -34,7 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _reader(actions, "show", "one entry in full", cmd_show).add_argument("name")
     history = _reader(actions, "history", "who changed what, newest first", cmd_history)
     history.add_argument("name", nargs="?", help="only this entry")
-    history.add_argument("--limit", type=int, default=50, help="at most N edits (50)")
+    history.add_argument(
+        "--limit", type=int_between(1, 1_000_000), default=50, help="at most N edits (50)"
+    )
     add = _editor(actions, "add", "add an entry", cmd_add)
     _schedule_and_call_options(add, adding=True)
     add.add_argument("--disabled", action="store_true", help="add it disabled")

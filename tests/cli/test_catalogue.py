@@ -117,8 +117,17 @@ def test_bad_arguments_get_usage_and_a_clear_line():
         ["games", "--limit", "١٢"],
         ["alerts", "--limit", "9" * 20],
         ["alerts", "--limit", "-" + "9" * 20],
+        ["schedule", "history", "--limit", "9" * 20],
     ],
-    ids=["games-huge", "runs-huge", "games-5000-digits", "games-arabic-digits", "alerts", "neg"],
+    ids=[
+        "games-huge",
+        "runs-huge",
+        "games-5000-digits",
+        "games-arabic-digits",
+        "alerts",
+        "neg",
+        "schedule-history",
+    ],
 )
 def test_an_out_of_range_integer_argument_is_one_line_not_an_overflow_traceback(
     sqlite_db: str, argv: list[str]
