@@ -105,3 +105,13 @@ def start_worker(
     yield start
     for worker in started:
         worker.stop()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Show every scenario's line of figures together at the end of the run."""
+    from tests.support.faults import FIGURES
+
+    if FIGURES:
+        terminalreporter.write_sep("-", "fault suite figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.support.beat import Watcher, add_probe, holder_pid, wait_for
+from tests.support.faults import record_figures
 
 EVERY = 1
 RUN_BEFORE = 15.0
@@ -94,7 +95,7 @@ def run_scenario(beats, beat_redis, probe_queue, sig: int, scenario: str) -> Fig
         assert {pid for _, pid in watcher.since(fault + 0.2)} == {second.pid}
     finally:
         watcher.stop()
-    print(f"\n{figures.line(scenario)}")
+    record_figures(figures.line(scenario))
     assert figures.duplicates == 0
     assert figures.skipped == 0
     # Beat's own delay is added to each interval; it must stay small or ticks drift away.

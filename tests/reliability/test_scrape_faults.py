@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from models import Game, PriceChange, ScrapePage, ScrapeRun, Session
 from storesim.store import SimStore
 from tests.reliability.fanout import Sweeper
-from tests.support.faults import wait_for
+from tests.support.faults import record_figures, wait_for
 
 GAMES, PAGE_SIZE = 2000, 20
 PAGES = GAMES // PAGE_SIZE
@@ -62,7 +62,7 @@ def test_a_redis_restarted_empty_mid_scrape_closes_the_run_and_the_next_fills_th
         ScrapePage.run_id == run_id, ScrapePage.error.like("%rate limiter unavailable%")
     )
     games, history = count(Game.id.is_not(None)), count(PriceChange.id.is_not(None))
-    print(
+    record_figures(
         f"Redis restarted empty mid scrape: expected {GAMES} games / stored {games} / "
         f"duplicate history rows {history - games} / lost {GAMES - games} / pages of the "
         f"broken run {lost.pages_ok} ok, {lost.pages_failed} not / run closed in "
@@ -91,7 +91,9 @@ def test_a_task_of_a_sigkilled_worker_is_redelivered_within_the_visibility_timeo
     wait_for(lambda: count(ScrapePage.run_id == run_id) > landed, 150, "the task to come back")
     took = time.monotonic() - killed_at
     run = closed_run(scrape.id, 60)
-    print(f"SIGKILL mid task: redelivered {took:.1f} s after the kill (visibility timeout 15 s)")
+    record_figures(
+        f"SIGKILL mid task: redelivered {took:.1f} s after the kill (visibility timeout 15 s)"
+    )
 
     assert (run.status, run.pages_ok) == ("ok", 10)
     assert 15 <= took <= 15 + 3 + 10  # timeout, one restore interval, a page and a start

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from models import Game, ScrapePage, ScrapeRun, Session
 from storesim.data import GameTruth, Sale, game_truth
 from tests.support.app import AppUnderTest
+from tests.support.faults import record_figures
 from tests.tasks.test_scrape import run_scrape
 
 pytestmark = pytest.mark.slow  # a store process and three scrapes each: about 10 s a scenario
@@ -242,16 +243,15 @@ def test_a_scrape_through_store_faults_keeps_good_prices_and_the_next_fills_the_
     exact = max(max_in_window(times, WINDOW) for times in both)
     span = min(tightest(times, RATE + 1) for times in both)
     failed = sorted(s for s, p in faulty_pages.items() if p.status == "failed")
-    with capsys.disabled():
-        print(
-            f"\n[store faults] {name} ({db.split(':')[0]}): pages expected {len(STARTS)}"
-            f" / ok {faulty.pages_ok} / failed {faulty.pages_failed} {failed}"
-            f" -> next run ok {refill.pages_ok} / failed {refill.pages_failed};"
-            f" requests {stats['total']} + {refill_stats['total']};"
-            f" max rate {busiest}/{WINDOW - CLOCK_SKEW:g}s, {exact}/{WINDOW:g}s (limit {RATE}),"
-            f" {RATE + 1} in {span:.3f}s at the tightest;"
-            f" time {seconds:.1f}s + {refill_seconds:.1f}s"
-        )
+    record_figures(
+        f"[store faults] {name} ({db.split(':')[0]}): pages expected {len(STARTS)}"
+        f" / ok {faulty.pages_ok} / failed {faulty.pages_failed} {failed}"
+        f" -> next run ok {refill.pages_ok} / failed {refill.pages_failed};"
+        f" requests {stats['total']} + {refill_stats['total']};"
+        f" max rate {busiest}/{WINDOW - CLOCK_SKEW:g}s, {exact}/{WINDOW:g}s (limit {RATE}),"
+        f" {RATE + 1} in {span:.3f}s at the tightest;"
+        f" time {seconds:.1f}s + {refill_seconds:.1f}s"
+    )
 
     assert_failures_recorded(scenario, faulty, faulty_pages)
     assert seconds >= scenario.min_seconds

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.reliability.fanout import assert_within, fan_out, seed_subscribers, statuses
+from tests.support.faults import record_figures
 
 EMAILS = 1000
 # SIGKILL of a dyno kills the worker and its two pool processes, each perhaps mid send: each
@@ -68,7 +69,7 @@ def test_a_worker_sigtermed_mid_batch_finishes_or_hands_back_within_30_s(
 
     def heroku_restart() -> None:
         took.append(worker.terminate())
-        print(f"SIGTERM: the worker stopped in {took[0]:.1f} s")
+        record_figures(f"SIGTERM: the worker stopped in {took[0]:.1f} s")
         start_worker()
 
     result = fan_out(

@@ -232,9 +232,19 @@ def tally(expected: set[str], messages: list[Received]) -> Tally:
     return Tally(len(expected), delivered, duplicates, len(expected) - delivered, foreign, counts)
 
 
+# Every scenario's one line of figures, shown together at the end of the run (conftest).
+FIGURES: list[str] = []
+
+
+def record_figures(line: str) -> None:
+    """Keep a scenario's line of figures for the run's summary, and print it (pytest -s)."""
+    FIGURES.append(line.strip())
+    print(line, flush=True)
+
+
 def report(scenario: str, result: Tally, recovered: float | None) -> Tally:
-    """Print the scenario's line (pytest -s shows it; -rA keeps it) and return the tally."""
-    print(result.line(scenario, recovered), flush=True)
+    """Record the scenario's line of figures and return the tally."""
+    record_figures(result.line(scenario, recovered))
     return result
 
 
