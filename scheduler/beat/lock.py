@@ -50,21 +50,17 @@ class BeatLock:
 
     def hold(self) -> bool:
         """Return True if this beat holds the lock now (acquiring or renewing it)."""
-        was_held = self.held
-        # Counted as held while asking: a SIGTERM handled right after Redis said yes, before
-        # the answer is stored, must still release it (release only deletes our own token).
-        self.held = True
         try:
-            if was_held:
+            if self.held:
                 ok = bool(self._renew(keys=[self.key], args=[self.token, self.ttl_ms]))
             else:
                 ok = bool(self.client.set(self.key, self.token, nx=True, px=self.ttl_ms))
         except redis.RedisError as exc:
             logger.warning("beat lock: Redis unreachable (%s); not firing", exc)
             ok = False
-        if was_held and not ok:
+        if self.held and not ok:
             logger.warning("beat lock: lost %s; standing by", self.key)
-        elif ok and not was_held:
+        elif ok and not self.held:
             logger.info("beat lock: acquired %s as %s", self.key, self.token)
         self.held = ok
         return ok
