@@ -15,6 +15,7 @@ from celery import Celery, Task
 from celery.signals import worker_process_init
 from flask import Flask, current_app
 from flask_mail import Mail
+from kombu.utils.objects import cached_property
 
 from config import Config
 from models.base import configure_engine, get_engine
@@ -34,6 +35,13 @@ class ScoutCelery(Celery):
     """The Celery app, with the Flask app create_app bound it to."""
 
     flask_app: Flask | None = None
+
+    @cached_property
+    def Beat(self) -> Any:  # noqa: N802 (celery's name)
+        """`celery beat`, stopping between calls on SIGTERM (scheduler.beat.stopping)."""
+        from scheduler.beat.stopping import StoppableBeat
+
+        return self.subclass_with_self(StoppableBeat)
 
 
 celery = ScoutCelery("scout", task_cls=FlaskTask, include=["scheduler.tasks"])

@@ -17,6 +17,7 @@ Run it with `celery -A scheduler.celery_app beat -S scheduler.beat.scheduler:Dat
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,6 +35,7 @@ from scheduler.beat.calls import CallRules
 from scheduler.beat.due import BeatEntry, DueQueue
 from scheduler.beat.lock import LOCK_KEY, BeatLock, NudgeListener
 from scheduler.beat.runs import RunLog
+from scheduler.beat.stopping import StopRequest
 from scheduler.beat.timing import missed_deadline
 
 logger = logging.getLogger(__name__)
@@ -82,6 +84,7 @@ class DatabaseScheduler(Scheduler):
         self._refused: dict[str, str] = {}
         self.rules = CallRules()
         self._closed = False
+        self.stop = StopRequest()
         kwargs.pop("schedule_filename", None)
         super().__init__(app, *args, **kwargs)
 
@@ -107,14 +110,20 @@ class DatabaseScheduler(Scheduler):
         return f"    . lock -> {self.lock.key} (ttl {self.lock.ttl_ms / 1000:g}s)"
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
-        """Run one pass; when active, wait here for the next due time or a nudge and return 0.
+        """Run one pass, then wait here (for the next due time or a nudge) and return 0.
 
-        A standby returns its poll interval and celery's Service sleeps it.
+        A stop signal ends the wait at once; one that arrives during the pass takes effect
+        when the pass is done (scheduler.beat.stopping), and celery's Service then closes us.
         """
+        self.stop.check()
         delay = self.tick_once()
-        if not self.active or delay <= 0:
-            return delay
-        self.nudges.wait(delay)
+        if delay <= 0:
+            return 0.0
+        with self.stop.idle():
+            if self.active:
+                self.nudges.wait(delay)
+            else:
+                time.sleep(delay)  # a standby polls for the lock
         return 0.0
 
     @property
