@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from models import Alert, AlertRun, Session, Subscriber
 from tests.reliability.fanout import assert_within, fan_out, seed_subscribers, statuses
 
 EMAILS = 1000
 WORKER_PROCESSES = 2  # the pool processes of the one worker, each with its own DB connection
+UNICODE = "ünïcødé@exämple.com"
 
 
 @pytest.mark.slow
@@ -77,36 +78,47 @@ def test_an_smtp_server_down_for_30_s_gets_every_email_once_when_it_is_back(
     assert statuses() == {"sent": EMAILS}
 
 
-def test_permanent_550s_fail_those_alerts_with_the_reason_and_the_figures_add_up(
+def test_550s_and_a_non_ascii_recipient_fail_those_alerts_alone_and_the_figures_add_up(
     fault_db, client, sink, start_worker
 ):
     emails = seed_subscribers(400)
     refused = {f"user{n}@example.com" for n in range(0, 400, 20)}  # 5%
     for address in refused:
         sink.refuse(address, "550 5.1.1 No such user here")
+    # Stored before subscribe refused such addresses (or the relay stopped offering SMTPUTF8):
+    # the sink does not offer SMTPUTF8, so only this recipient's alert may fail.
+    with Session.begin() as session:
+        session.execute(
+            update(Subscriber).where(Subscriber.email == "user7@example.com").values(email=UNICODE)
+        )
+    served = emails - refused - {"user7@example.com"}
     start_worker()
 
     result = fan_out(
-        "550 for 5% of recipients",
+        "550 for 5% of recipients and one non-ASCII recipient",
         client,
         sink,
-        emails=emails - refused,
+        emails=served,
         fault_after=0,
         fault=lambda: None,
     )
 
     assert_within(result, duplicates=0)
-    assert not refused & set(result.by_recipient)
-    assert statuses() == {"sent": 400 - len(refused), "failed": len(refused)}
+    assert not (refused | {UNICODE}) & set(result.by_recipient)
+    failed = len(refused) + 1
+    assert statuses() == {"sent": 400 - failed, "failed": failed}
     with Session() as session:
-        reasons = session.execute(
-            select(Subscriber.email, Alert.last_error)
-            .join(Alert, Alert.subscriber_id == Subscriber.id)
-            .where(Alert.status == "failed")
-        ).all()
+        reasons = dict(
+            session.execute(
+                select(Subscriber.email, Alert.last_error)
+                .join(Alert, Alert.subscriber_id == Subscriber.id)
+                .where(Alert.status == "failed")
+            ).all()
+        )
         figures = session.execute(
             select(func.sum(AlertRun.sent), func.sum(AlertRun.failed), func.count())
         ).one()
-    assert {email for email, _ in reasons} == refused
-    assert all("550" in (reason or "") for _, reason in reasons)
-    assert (figures[0], figures[1]) == (400 - len(refused), len(refused))
+    assert set(reasons) == refused | {UNICODE}
+    assert all("550" in (reasons[email] or "") for email in refused)
+    assert "does not offer SMTPUTF8" in (reasons[UNICODE] or "")
+    assert (figures[0], figures[1]) == (400 - failed, failed)
