@@ -7,6 +7,7 @@ naming the variable and what is wrong; entry points print that line and exit.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parent
-INSTANCE_DIR = PROJECT_ROOT / "instance"
+# Local files (the default SQLite database): instance/ in a checkout; for an installed wheel,
+# Flask's rule for an installed package, <prefix>/var/<name>-instance, not site-packages.
+if (PROJECT_ROOT / "pyproject.toml").is_file():
+    INSTANCE_DIR = PROJECT_ROOT / "instance"
+else:
+    INSTANCE_DIR = Path(sys.prefix) / "var" / "scout-instance"
 
 # Steam's store currency by country code; STORE_CURRENCY overrides it for anything not listed.
 CURRENCY_BY_COUNTRY = {

@@ -182,3 +182,16 @@ def test_scout_migrate_brings_a_new_sqlite_file_to_the_newest_revision(
     assert set(models.Base.metadata.tables) <= tables
     again = installed.run("scout", "migrate")
     assert again.returncode == 0, again.stderr
+
+
+def test_with_no_database_url_an_install_keeps_its_sqlite_file_under_the_venv(
+    installed: Installed,
+) -> None:
+    env = {k: v for k, v in installed.env.items() if k != "DATABASE_URL"}
+    result = subprocess.run(
+        [str(installed.bin / "scout"), "migrate"],
+        cwd=installed.elsewhere, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (installed.bin.parent / "var" / "scout-instance" / "scout.db").is_file()
+    assert not any(installed.bin.parent.glob("lib/python*/site-packages/instance"))
