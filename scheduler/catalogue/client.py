@@ -8,10 +8,10 @@ Imports nothing of ours but its limiter, and takes plain values. Choices:
   the store said when to come back, and coming back sooner only earns another 429. When it asks
   for more than retry_after_max (300 s by default) the client does not park a worker that long: it
   raises FetchError at once with .retry_after set, so the caller can reschedule the page.
-- The rate limit is limits' moving window in Redis, keyed per store host: at most N requests in
-  any window of the given length across every process, with no burst of 2N at a window edge as
-  a fixed window allows (FixedWindowElasticExpiry no longer exists in limits >= 4). Entries are
-  stamped with each client's clock, so the workers' clocks must agree (NTP) to a fraction of it.
+- The rate limit is a moving window in Redis, keyed per store host: at most N requests in any
+  window of the given length across every process, with no burst of 2N at a window edge as a
+  fixed window allows. Slots are stamped with the Redis server's clock and each window is held
+  a transit margin longer, so the store itself never counts more than N in a window.
 - appdetails (many app ids, filters=price_overview) has its own budget, appdetails_rate_limit,
   in its own moving window keyed per store host and port; it never waits for a slot: when the
   window is full it raises BudgetSpent, so a refresh stops and leaves the rest to a later tick.
@@ -29,8 +29,8 @@ from collections.abc import Callable, Sequence
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode, urlsplit
 
+import redis
 import requests
-from limits.errors import StorageError
 
 from config import Config
 from scheduler.catalogue.limiter import SharedRateLimit
@@ -202,7 +202,7 @@ class StoreClient:
             attempts += 1
             try:
                 take_slot()
-            except StorageError as exc:
+            except redis.RedisError as exc:
                 # Redis restarting or failing over: as transient as a store 503, so retry it.
                 reason = f"rate limiter unavailable: {_one_line(exc)}"
                 if attempts > self.max_retries:
@@ -244,8 +244,10 @@ class StoreClient:
         return response.status_code, retry_after, f"HTTP {response.status_code}", None
 
     def close(self) -> None:
-        """Close the session's connections."""
+        """Close the session's connections and the limiters'."""
         self.session.close()
+        self.rate.close()
+        self.appdetails_rate.close()
 
 
 def _one_line(exc: BaseException) -> str:

@@ -1,0 +1,156 @@
+"""The shared rate limit against real Redis: never more than the limit where the requests land.
+
+A request reaches the store a little after acquire() returns, so these tests stamp each slot
+after acquire() returns, in threads that then burn CPU as a worker parsing a page does (holding
+the GIL against the others), across several processes, and count the stamps in exact windows.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from config import PROJECT_ROOT
+from scheduler.catalogue.limiter import TRANSIT_MARGIN, SharedRateLimit
+from tests.support.faults import RedisServer
+
+_BURST = """
+import json, sys, threading, time
+from scheduler.catalogue.limiter import SharedRateLimit
+
+rate, redis_url, key = sys.argv[1:4]
+threads, slots = int(sys.argv[4]), int(sys.argv[5])
+limit = SharedRateLimit(rate, redis_url, key)
+stamps = []
+
+def parse_pages():
+    for _ in range(slots):
+        limit.acquire()
+        stamps.append(time.time())  # as the store would stamp the request's arrival
+        deadline = time.process_time() + 0.02  # then parse the page: pure Python, GIL held
+        while time.process_time() < deadline:
+            sum(range(200))
+
+workers = [threading.Thread(target=parse_pages) for _ in range(threads)]
+for worker in workers:
+    worker.start()
+for worker in workers:
+    worker.join()
+print(json.dumps(stamps))
+"""
+
+
+def most_in_window(times: list[float], window: float) -> int:
+    """Return the most stamps within any half-open window [t, t + window)."""
+    times = sorted(times)
+    return max((bisect.bisect_left(times, t + window) - i for i, t in enumerate(times)), default=0)
+
+
+def burst(rate: str, redis_url: str, processes: int, threads: int, slots: int) -> list[float]:
+    """Run processes x threads acquiring slots each at once; return every post-acquire stamp."""
+    key = f"test:{uuid.uuid4().hex}"
+    command = [sys.executable, "-c", _BURST, rate, redis_url, key, str(threads), str(slots)]
+    children = [
+        subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
+        for _ in range(processes)
+    ]
+    outputs = [child.communicate(timeout=60)[0] for child in children]
+    assert [child.returncode for child in children] == [0] * processes
+    return sorted(stamp for out in outputs for stamp in json.loads(out))
+
+
+@pytest.fixture
+def private_redis() -> Iterator[RedisServer]:
+    """A redis-server of our own, so its command counts are this test's alone."""
+    server = RedisServer().start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def test_a_burst_from_threads_in_several_processes_never_exceeds_the_limit(
+    redis_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rate, window = 10, 1.0
+    began = time.monotonic()
+    stamps = burst(f"{rate}/second", redis_url, processes=3, threads=3, slots=4)
+    elapsed = time.monotonic() - began
+    assert len(stamps) == 36
+    busiest = most_in_window(stamps, window)
+    gaps = [b - a for a, b in zip(stamps, stamps[rate:], strict=False)]
+    with capsys.disabled():
+        print(
+            f"\n[limiter] 36 slots at {rate}/second from 3 processes x 3 threads: "
+            f"most {busiest} in any {window:g} s, {rate + 1} in {min(gaps):.3f} s at the "
+            f"tightest, {elapsed:.2f} s in all"
+        )
+    assert busiest <= rate
+    assert min(gaps) >= window
+    # Not starved either: 36 slots are three full windows after the first ten.
+    assert stamps[-1] - stamps[0] < 3 * (window + TRANSIT_MARGIN) + 0.5
+
+
+def test_a_full_window_is_waited_out_in_one_sleep_not_polled(private_redis: RedisServer) -> None:
+    limit = SharedRateLimit("2/second", private_redis.url, key="test:sleep")
+    began, cpu = time.monotonic(), time.process_time()
+    slept = [limit.acquire() for _ in range(6)]
+    elapsed = time.monotonic() - began
+    # Slots 3 and 5 each wait for a window to pass: one sleep each, then the slot is free.
+    assert slept[2] == pytest.approx(1 + TRANSIT_MARGIN, abs=0.05)
+    assert slept[4] == pytest.approx(1 + TRANSIT_MARGIN, abs=0.05)
+    assert sum(slept) == pytest.approx(elapsed, abs=0.05)
+    assert time.process_time() - cpu < 0.1
+    stats = redis.Redis.from_url(private_redis.url).info("commandstats")
+    evalsha = stats["cmdstat_evalsha"]
+    # Six slots taken and two refusals answered with the time to wait; the first call's NOSCRIPT
+    # (an empty script cache) is a failed call, and redis-py loaded the script once.
+    assert evalsha["calls"] - evalsha["failed_calls"] == 6 + 2
+    assert stats["cmdstat_script|load"]["calls"] == 1
+
+
+def test_every_window_of_a_multi_rate_holds(redis_url: str) -> None:
+    stamps = burst("10/second;4/2seconds", redis_url, processes=2, threads=2, slots=3)
+    assert most_in_window(stamps, 2.0) <= 4
+    assert most_in_window(stamps, 1.0) <= 10
+    assert stamps[-1] - stamps[0] >= 4.0  # 12 slots at 4 per 2 s: two full windows after four
+
+
+def test_a_refused_slot_takes_nothing_from_the_other_windows(redis_url: str) -> None:
+    key = f"test:{uuid.uuid4().hex}"
+    both = SharedRateLimit("2/minute;1/hour", redis_url, key)
+    minute = SharedRateLimit("2/minute", redis_url, key)  # the same minute window
+    assert both.try_acquire()
+    assert not both.try_acquire()  # the hour is spent: no slot of the minute is taken either
+    assert minute.try_acquire()
+    assert not minute.try_acquire()
+
+
+def test_a_slot_taken_while_other_threads_wait_keeps_the_window(redis_url: str) -> None:
+    limit = SharedRateLimit("3/second", redis_url, f"test:{uuid.uuid4().hex}")
+    stamps: list[float] = []
+    lock = threading.Lock()
+
+    def take() -> None:
+        limit.acquire()
+        with lock:
+            stamps.append(time.time())
+
+    threads = [threading.Thread(target=take) for _ in range(9)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stamps.sort()
+    assert most_in_window(stamps, 1.0) <= 3
+    held = 1 + TRANSIT_MARGIN  # 9 slots at 3 a window: two windows waited out
+    assert 2 * held - 0.05 <= stamps[-1] - stamps[0] < 2 * held + 0.3
