@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-import shlex
-
 from celery.utils.imports import symbol_by_name
 
-from config import PROJECT_ROOT
 from scheduler.beat.scheduler import DatabaseScheduler
-
-
-def processes() -> dict[str, list[str]]:
-    lines = (PROJECT_ROOT / "Procfile").read_text().splitlines()
-    found = {}
-    for line in lines:
-        name, _, command = line.partition(":")
-        assert name not in found, f"{name} defined twice"
-        found[name] = shlex.split(command)
-    return found
+from tests.support.procfile import processes
 
 
 def test_beat_runs_the_database_scheduler() -> None:

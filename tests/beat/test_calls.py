@@ -7,7 +7,7 @@ import pytest
 from scheduler.app import celery as app
 from scheduler.beat.calls import CallRules, app_queues, check_call, parse_json_text
 from scheduler.beat.timing import ScheduleError
-from tests.test_procfile import processes
+from tests.support.procfile import processes
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,8 @@ from scheduler.catalogue.parse import (
     parse_search_response,
 )
 from scheduler.catalogue.texts import MAX_CENTS, MAX_ID, clean_title, parse_price_text
-from tests.catalogue.test_parse import discount_block, new_row, old_row, page, response
 from tests.support.bs4_parser import parse_listings_bs4
+from tests.support.pages import discount_block, new_row, old_row, page, response
 
 BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 

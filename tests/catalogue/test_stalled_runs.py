@@ -9,7 +9,7 @@ from sqlalchemy import select
 from models import ScrapeRun, Session, utcnow
 from scheduler.catalogue import runs
 from scheduler.tasks import catalogue
-from tests.tasks.test_scrape import run_scrape
+from tests.support.scrapes import run_scrape
 
 QUIET = timedelta(minutes=5)
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.cli import main, parse_page
+from scheduler.cli import parse_page
 from scheduler.cli.output import CLIError
+from tests.support.cli import scout
 
 ROOT = Path(__file__).resolve().parents[2]
 CAPTURES = ROOT.parent / "shared" / "steam-captures"
@@ -44,12 +45,6 @@ def row(n: int, cents: str = "1999", text: str = "$19.99") -> str:
     return ROW.format(n=n, cents=cents, text=text)
 
 
-def run_scout(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    status = main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
 def answer(html: str, total: int, start: int = 0, success: int = 1) -> str:
     return json.dumps(
         {"success": success, "results_html": html, "total_count": total, "start": start}
@@ -62,7 +57,7 @@ def test_parse_page_prints_each_capture_row_in_the_expected_files_shape(
     expected_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     html = expected_file.with_name(expected_file.name.replace(".expected.json", ".html"))
-    status, out, err = run_scout(capsys, "parse-page", str(html))
+    status, out, err = scout(capsys, "parse-page", str(html))
     assert (status, err) == (0, "")
     rows = json.loads(out)
     assert all(list(r) == KEYS for r in rows)
@@ -77,7 +72,7 @@ def test_parse_page_reads_a_json_search_answer(
     sub = sub.replace('data-ds-appid="2"', 'data-ds-appid="2,3" data-ds-packageid="7"')
     path = tmp_path / "page.json"
     path.write_text(answer(row(1) + sub, total=300), encoding="utf-8")
-    status, out, _ = run_scout(capsys, "parse-page", str(path))
+    status, out, _ = scout(capsys, "parse-page", str(path))
     rows = json.loads(out)
     assert status == 0
     assert [(r["itemkey"], r["appid"], r["packageid"]) for r in rows] == [
@@ -91,7 +86,7 @@ def test_parse_page_of_the_empty_last_page_of_a_catalogue_prints_an_empty_array(
 ) -> None:
     path = tmp_path / "last.json"
     path.write_text(answer("\n", total=9624, start=9625))
-    assert run_scout(capsys, "parse-page", str(path)) == (0, "[]\n", "")
+    assert scout(capsys, "parse-page", str(path)) == (0, "[]\n", "")
 
 
 def test_parse_page_warns_on_stderr_about_rows_it_could_not_read(
@@ -99,7 +94,7 @@ def test_parse_page_warns_on_stderr_about_rows_it_could_not_read(
 ) -> None:
     path = tmp_path / "rows.html"
     path.write_text(row(1) + row(2, "", "Coming soon") + row(3).replace("App_3", "Gift_3"))
-    status, out, err = run_scout(capsys, "parse-page", str(path))
+    status, out, err = scout(capsys, "parse-page", str(path))
     assert status == 0
     assert [(r["itemkey"], r["final_cents"]) for r in json.loads(out)] == [
         ("App_1", 1999),
@@ -131,7 +126,7 @@ def test_parse_page_of_unparseable_content_is_one_line_on_stderr(
 ) -> None:
     path = tmp_path / name
     path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
-    status, out, err = run_scout(capsys, "parse-page", str(path))
+    status, out, err = scout(capsys, "parse-page", str(path))
     assert (status, out) == (1, "")
     assert err.startswith("scout: error: ") and message in err and err.count("\n") == 1
 
@@ -140,7 +135,7 @@ def test_parse_page_of_unparseable_content_is_one_line_on_stderr(
 def test_parse_page_of_a_file_it_cannot_read_is_one_line_on_stderr(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str
 ) -> None:
-    status, out, err = run_scout(capsys, "parse-page", str(tmp_path / target))
+    status, out, err = scout(capsys, "parse-page", str(tmp_path / target))
     assert (status, out) == (1, "")
     assert err.startswith("scout: error: cannot read ") and err.count("\n") == 1
 
@@ -169,7 +164,7 @@ def test_parse_page_refuses_a_file_that_is_not_regular_at_once(
     if kind == "fifo":
         target = tmp_path / "pipe"
         os.mkfifo(target)
-    status, out, err = run_scout(capsys, "parse-page", str(target))
+    status, out, err = scout(capsys, "parse-page", str(target))
     assert (status, out) == (1, "")
     assert err == f"scout: error: {target} is not a regular file\n"
 
@@ -180,7 +175,7 @@ def test_parse_page_refuses_a_file_over_the_size_limit_without_reading_it_whole(
     path = tmp_path / "huge.html"
     with path.open("wb") as file:
         file.truncate(parse_page.MAX_BYTES + 1)  # sparse: nothing is written to disk
-    status, out, err = run_scout(capsys, "parse-page", str(path))
+    status, out, err = scout(capsys, "parse-page", str(path))
     assert (status, out) == (1, "")
     assert err == f"scout: error: {path} is larger than 16 MiB: not a store page\n"
 
@@ -217,7 +212,7 @@ def test_parse_page_of_a_zero_results_search_prints_an_empty_array(
 ) -> None:
     path = tmp_path / "zero.html"
     path.write_text(content)
-    assert run_scout(capsys, "parse-page", str(path)) == (0, "[]\n", "")
+    assert scout(capsys, "parse-page", str(path)) == (0, "[]\n", "")
 
 
 def test_parse_page_prints_no_control_character_of_a_hostile_title(
@@ -229,7 +224,7 @@ def test_parse_page_prints_no_control_character_of_a_hostile_title(
             "Game 1", "Game&#27;]0;owned&#7; \x1b[2J1\u202e\x9b"
         )
     )
-    status, out, err = run_scout(capsys, "parse-page", str(path))
+    status, out, err = scout(capsys, "parse-page", str(path))
     assert status == 0 and json.loads(out)[0]["title"] == "Game 1"
     assert not [c for c in out if unicodedata.category(c) == "Cc" and c != "\n"]
 
@@ -240,7 +235,7 @@ def test_parse_page_warnings_show_a_hostile_item_keys_control_characters_as_esca
     cut = row(2).replace("App_2", "App_2\x1b]0;owned\x07")[:150]  # the page ends inside it
     path = tmp_path / "cut.html"
     path.write_text(row(1) + cut)
-    status, out, err = run_scout(capsys, "parse-page", str(path))
+    status, out, err = scout(capsys, "parse-page", str(path))
     assert status == 0 and [r["itemkey"] for r in json.loads(out)] == ["App_1"]
     assert "cut off" in err and "\\x1b]0;owned\\x07" in err
     assert not [c for c in err if unicodedata.category(c) == "Cc" and c != "\n"]

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from models.alert import Alert, Subscriber, WatchEntry
+from models.alert import Alert
 from models.base import Session
 from scheduler.alerts.watchlist import (
     UnknownItemError,
@@ -28,33 +28,7 @@ from scheduler.alerts.watchlist import (
 )
 from scheduler.cli import main
 from tests.support.catalogue import add_game, at
-
-ANN = "ann@example.com"
-
-
-@pytest.fixture
-def catalogue(db: str) -> str:
-    """Two games in the catalogue: App_440 at 19.99 USD and Sub_54029 at 9.99 USD."""
-    with Session.begin() as session:
-        add_game(session, 440, 1999, title="Team Fortress 2")
-        add_game(session, 54029, 999, kind="sub", title="Orange Box")
-    return db
-
-
-def scout(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """Run one scout command in this process; return (status, stdout, stderr)."""
-    status = main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def counts() -> tuple[int, int, int]:
-    """Return how many subscribers, watch entries and alerts are stored."""
-    with Session() as session:
-        return tuple(  # type: ignore[return-value]
-            session.scalar(select(func.count()).select_from(model))
-            for model in (Subscriber, WatchEntry, Alert)
-        )
+from tests.support.cli import ANN, counts, scout
 
 
 def test_subscribe_stores_the_normalized_lowercase_address(

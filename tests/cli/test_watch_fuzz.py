@@ -14,11 +14,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from scheduler.cli import main
-from tests.cli.test_watch import (
-    ANN,
-    catalogue,  # noqa: F401  (a fixture)
-    counts,
-)
+from tests.support.cli import ANN, counts
 
 pytestmark = pytest.mark.usefixtures("catalogue")  # on SQLite and PostgreSQL, two games
 BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")

@@ -27,7 +27,7 @@ from models import Game, ScrapePage, ScrapeRun, Session
 from storesim.data import GameTruth, Sale, game_truth
 from tests.support.app import AppUnderTest
 from tests.support.faults import record_figures
-from tests.tasks.test_scrape import run_scrape
+from tests.support.scrapes import run_scrape
 
 pytestmark = pytest.mark.slow  # a store process and three scrapes each: about 10 s a scenario
 SCOUT = str(Path(sys.executable).parent / "scout")

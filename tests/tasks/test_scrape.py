@@ -10,22 +10,10 @@ from sqlalchemy import func, select
 from models import Game, PriceChange, ScrapePage, ScrapeRun, Session
 from scheduler.app import celery as app
 from scheduler.tasks import catalogue
+from tests.support.scrapes import run_scrape, scrape_run_of
 
 GAMES = 230
 PAGE_SIZE = 20
-
-
-def run_scrape(timeout: float = 60.0) -> ScrapeRun:
-    """Queue a scrape through the broker and wait for its run to close; return the run."""
-    result = catalogue.scrape_catalogue.delay()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with Session() as session:
-            run = session.scalars(select(ScrapeRun).where(ScrapeRun.task_id == result.id)).first()
-            if run is not None and run.status != "running":
-                return run
-        time.sleep(0.1)
-    raise AssertionError(f"scrape run of task {result.id} did not finish in {timeout}s")
 
 
 def count(model, *where) -> int:
@@ -129,24 +117,13 @@ def test_a_redelivered_scrape_task_does_not_scrape_twice(sqlite_db, worker, smal
     small_pages.control({"games": GAMES})
     result = catalogue.scrape_catalogue.apply_async(task_id="scrape-redelivered")
     result.get(timeout=30)
-    run = run_scrape_by_task("scrape-redelivered")
+    run = scrape_run_of("scrape-redelivered")
     requests_before = small_pages.stats()["total"]
     result.forget()  # so that .get() below waits for the second delivery's own answer
     again = catalogue.scrape_catalogue.apply_async(task_id="scrape-redelivered").get(timeout=30)
     assert again["run_id"] == run.id and again["status"] == "ok"
     assert small_pages.stats()["total"] == requests_before
     assert count(ScrapeRun) == 1
-
-
-def run_scrape_by_task(task_id: str, timeout: float = 60.0) -> ScrapeRun:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with Session() as session:
-            run = session.scalars(select(ScrapeRun).where(ScrapeRun.task_id == task_id)).first()
-            if run is not None and run.status != "running":
-                return run
-        time.sleep(0.1)
-    raise AssertionError(f"run of {task_id} did not finish")
 
 
 def test_a_redelivered_page_chunk_skips_the_pages_that_landed(db, worker, small_pages):
