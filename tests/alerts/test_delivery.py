@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
-from models import Alert, AlertRun, Game, PriceChange, Session, Subscriber, WatchEntry, utcnow
+from models import (
+    Alert,
+    AlertRun,
+    Game,
+    PriceChange,
+    Session,
+    Subscriber,
+    WatchEntry,
+    get_engine,
+    utcnow,
+)
 from scheduler.alerts import outbox
 from scheduler.alerts.watchlist import add_watch, subscribe
 from scheduler.tasks.alerts import check_watchlists, requeue_stuck_alerts, send_digests
@@ -373,6 +384,34 @@ class TestOutbox:
                 outbox.release(session, [alert.id], reason="451 later", max_attempts=3)
             with Session() as session:
                 assert session.get_one(Alert, alert.id).status == expected
+
+    def test_mark_sent_records_only_claimed_alerts_in_its_own_commit(self, db):
+        with Session.begin() as session:
+            game = add_game(session, 620, "Portal 2", price=499)
+            claimed = add_pending_alert(session, "ann@example.com", game)
+            unclaimed = add_pending_alert(session, "bob@example.com", game)
+            outbox.claim_alerts(session, [claimed.subscriber_id], now=utcnow())
+        at = datetime(2026, 3, 1, 12, 30, 45, 123456, tzinfo=UTC)
+        with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            ids = [claimed.id, unclaimed.id]
+            changed = outbox.mark_sent(conn, ids, message_id="<m-1@scout.test>", now=at)
+            again = outbox.mark_sent(conn, ids, message_id="<m-2@scout.test>", now=at)
+        assert (changed, again) == (1, 0)
+        with Session() as session:
+            sent, other = session.get_one(Alert, claimed.id), session.get_one(Alert, unclaimed.id)
+            assert (sent.status, sent.message_id, sent.sent_at) == ("sent", "<m-1@scout.test>", at)
+            assert (other.status, other.message_id, other.sent_at) == ("pending", None, None)
+
+    def test_mark_sent_raises_a_driver_error_as_sqlalchemys_and_drops_the_connection(self, db):
+        with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.connection.dbapi_connection.close()  # type: ignore[union-attr]
+            with pytest.raises(DBAPIError):
+                outbox.mark_sent(conn, [1], message_id="<m@scout.test>", now=utcnow())
+            assert conn.invalidated
+
+    def test_mark_sent_refuses_a_connection_that_is_not_in_autocommit(self, db):
+        with get_engine().connect() as conn, pytest.raises(ValueError, match="autocommit"):
+            outbox.mark_sent(conn, [1], message_id="<m@scout.test>", now=utcnow())
 
     def test_adopt_orphans_leaves_alerts_of_a_live_run_alone(self, db):
         now = utcnow()
