@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from models import Alert, Session
 from tests.alerts.test_delivery_faults import OutboxLock
+from tests.support.faults import wait_for
 from tests.support.services import private_redis_db
 from tests.support.smtp import SmtpServer
-from tests.tasks.test_worker_shutdown import start_worker, stop, wait_for
+from tests.support.workers import start_worker, stop
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +45,7 @@ def test_a_soft_time_limit_never_releases_an_email_the_server_accepted(db, tmp_p
             "MAIL_PORT": str(sink.port),
         }
         client = Celery("soft-limit-test", broker=redis_url, backend=redis_url)
-        worker = start_worker(env, log)
+        worker = start_worker(env, log, name="soft-limit", queues="celery,scrape,mail")
         try:
             result = client.send_task(
                 "scheduler.tasks.alerts.send_digests",

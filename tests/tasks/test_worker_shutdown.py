@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,14 +12,14 @@ import pytest
 from celery import Celery
 from sqlalchemy import func, select
 
-from config import PROJECT_ROOT
 from models import Game, PriceChange, ScrapePage, ScrapeRun, Session
+from tests.support.faults import wait_for
 from tests.support.services import private_redis_db
+from tests.support.workers import start_worker, stop
 
 pytestmark = pytest.mark.slow
 
 GAMES, PAGE_SIZE = 240, 20
-CELERY = str(Path(sys.executable).parent / "celery")
 
 
 @pytest.fixture
@@ -32,36 +31,6 @@ def own_broker():
         client.close()
 
 
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            CELERY,
-            "-A",
-            "scheduler.celery_app",
-            "worker",
-            "--concurrency",
-            "2",
-            "-Q",
-            "celery,scrape,mail",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel",
-            "INFO",
-        ],
-        env=env,
-        cwd=PROJECT_ROOT,
-        stdout=log.open("a"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-
-
 def pages_landed(run_id: int) -> int:
     with Session() as session:
         return (
@@ -70,16 +39,6 @@ def pages_landed(run_id: int) -> int:
             )
             or 0
         )
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def interrupted_scrape(store, broker, log: Path, interrupt, **settings: str) -> ScrapeRun:
@@ -94,14 +53,14 @@ def interrupted_scrape(store, broker, log: Path, interrupt, **settings: str) -> 
         "SCRAPE_PAGES_PER_TASK": "2",
         **settings,
     }
-    first, second = start_worker(env, log), None
+    first, second = start_worker(env, log, name="shutdown", queues="celery,scrape,mail"), None
     try:
         result = client.send_task("scheduler.tasks.catalogue.scrape_catalogue", queue="scrape")
         run_id = wait_for(lambda: _run_id(result.id), 60, "the scrape run to open")
         wait_for(lambda: pages_landed(run_id) >= 3, 60, "three pages to land")
         interrupt(first)
         assert pages_landed(run_id) < GAMES // PAGE_SIZE, "the run ended before the interruption"
-        second = start_worker(env, log)
+        second = start_worker(env, log, name="shutdown", queues="celery,scrape,mail")
         wait_for(lambda: _finished(run_id), 150, "a new worker to finish the run")
     finally:
         stop(first)
