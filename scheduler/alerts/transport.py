@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import smtplib
 import ssl
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from types import TracebackType
 from typing import Any
@@ -40,20 +40,16 @@ class ConnectionFailure(DeliveryError):
 
 @dataclass(frozen=True)
 class MailSettings:
-    """Where and how the worker sends email, and how it retries SMTP and database failures."""
+    """What the worker writes in its emails, and how it retries SMTP and database failures.
 
-    server: str
-    port: int
-    use_tls: bool
-    use_ssl: bool
-    username: str | None
-    password: str | None = field(repr=False)
+    The SMTP server, its TLS, login and timeout are Flask-Mail's settings (scheduler.app's
+    mail_settings), which connect() reads from the app: one place, not two.
+    """
+
     default_sender: str
-    timeout: float
     domain: str
     public_url: str
     store_url: str
-    ca_file: str | None = None
     retry_backoff: float = 30.0
     retry_backoff_max: float = 300.0
     max_attempts: int = 5
@@ -62,20 +58,12 @@ class MailSettings:
 
     @classmethod
     def from_config(cls, config: Config) -> MailSettings:
-        """Return the settings for the configured SMTP server."""
+        """Return the settings of config."""
         return cls(
-            server=config.mail_server,
-            port=config.mail_port,
-            use_tls=config.mail_use_tls,
-            use_ssl=config.mail_use_ssl,
-            username=config.mail_username,
-            password=config.mail_password,
             default_sender=config.mail_default_sender,
-            timeout=config.mail_timeout,
             domain=config.mail_domain,
             public_url=config.public_url,
             store_url=config.store_url,
-            ca_file=config.mail_ca_file,
             retry_backoff=config.mail_retry_backoff,
             retry_backoff_max=config.mail_retry_backoff_max,
             max_attempts=config.alert_max_attempts,
