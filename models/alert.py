@@ -72,6 +72,8 @@ class Alert(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     claimed_at: Mapped[datetime | None]
+    # Set when a send released it for its own retry, due then; nothing else sends it before.
+    retry_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     message_id: Mapped[str | None] = mapped_column(String(255))
     alert_run_id: Mapped[int | None] = mapped_column(

@@ -15,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -98,8 +99,11 @@ def backoff(base: float, cap: float, retries: int) -> float:
 class Recorder:
     """Commits each answer on its own autocommit connection, retrying while the DB is down."""
 
-    def __init__(self, settings: mail.MailSettings, outcome: Outcome) -> None:
+    def __init__(
+        self, settings: mail.MailSettings, outcome: Outcome, retry_in: float | None = None
+    ) -> None:
         self.settings, self.outcome = settings, outcome
+        self.retry_in = retry_in  # seconds until the task's retry: released alerts wait for it
         self.db: Connection | None = None
         self.sending: Digest | None = None  # sent to the server, answer not yet known
         self.pending: Result | None = None  # answer known, not yet committed
@@ -113,7 +117,7 @@ class Recorder:
         self.pending = result
         for attempt in range(self.settings.record_retries + 1):
             try:
-                back = self._write(result)
+                back = self._write(result, None if replay else self.retry_in)
                 break
             except DBAPIError as exc:
                 if not is_unreachable(exc):
@@ -139,7 +143,7 @@ class Recorder:
             self.close()  # a connection interrupted mid-statement is not to be trusted
             self.record(self.pending)
 
-    def _write(self, result: Result) -> int:
+    def _write(self, result: Result, retry_in: float | None) -> int:
         # Autocommit: each answer is one UPDATE and its commit, one round trip on PostgreSQL.
         if self.db is None:
             self.db = get_engine().connect().execution_options(isolation_level="AUTOCOMMIT")
@@ -149,8 +153,13 @@ class Recorder:
         elif result.kind == "fail":
             outbox.mark_failed(self.db, ids, reason=result.detail)
         else:
+            retry_at = None if retry_in is None else utcnow() + timedelta(seconds=retry_in)
             back = outbox.release(
-                self.db, ids, reason=result.detail, max_attempts=self.settings.max_attempts
+                self.db,
+                ids,
+                reason=result.detail,
+                max_attempts=self.settings.max_attempts,
+                retry_at=retry_at,
             )
         self.db.commit()
         return back
@@ -260,15 +269,21 @@ def _owed(pending: Result | None, unsent: Iterable[Digest]) -> list[Result]:
 
 
 def send_batch(
-    subscriber_ids: Sequence[int], settings: mail.MailSettings, *, unrecorded: Sequence[Any] = ()
+    subscriber_ids: Sequence[int],
+    settings: mail.MailSettings,
+    *,
+    unrecorded: Sequence[Any] = (),
+    retry_in: float | None = None,
 ) -> Outcome:
     """Record answers a failed try handed back, then claim and send; returns the outcome.
 
-    Raises DatabaseUnavailable, carrying every answer still to record, when the database
-    stays unreachable; nothing is sent after an answer that could not be recorded.
+    retry_in: seconds until the caller retries what it releases (outcome.retry_ids); those
+    alerts wait that long for it. Raises DatabaseUnavailable, carrying every answer still to
+    record, when the database stays unreachable; nothing is sent after an answer that could
+    not be recorded.
     """
     outcome = Outcome()
-    recorder = Recorder(settings, outcome)
+    recorder = Recorder(settings, outcome, retry_in)
     owed = deque(Result.from_json(item) for item in unrecorded)
     unsent: deque[Digest] = deque()
     try:

@@ -62,9 +62,11 @@ def claim_alerts(
     """Move these subscribers' pending alerts to 'sending'; return the claimed ids by subscriber.
 
     Alerts of unsubscribed subscribers become 'skipped' instead. Only rows still pending are
-    touched, so a second claimer (a re-delivered task) gets nothing.
+    touched, so a second claimer (a re-delivered task) gets nothing; alerts waiting for a
+    send's retry (retry_at after now) are left to that retry.
     """
     mine = (ALERTS.c.subscriber_id.in_(list(subscriber_ids)), ALERTS.c.status == "pending")
+    due = or_(ALERTS.c.retry_at.is_(None), ALERTS.c.retry_at <= now)
     session.execute(
         update(ALERTS)
         .where(*mine, _unsubscribed())
@@ -72,8 +74,8 @@ def claim_alerts(
     )
     rows = session.execute(
         update(ALERTS)
-        .where(*mine)
-        .values(status="sending", claimed_at=now, attempts=ALERTS.c.attempts + 1)
+        .where(*mine, due)
+        .values(status="sending", claimed_at=now, attempts=ALERTS.c.attempts + 1, retry_at=None)
         .returning(ALERTS.c.id, ALERTS.c.subscriber_id)
     ).all()
     claimed: dict[int, list[int]] = defaultdict(list)
@@ -180,6 +182,9 @@ _RELEASE = (
             (_TRIED_ENOUGH, bindparam("gave_up", type_=String)),
             else_=bindparam("reason", type_=String),
         ),
+        retry_at=case(
+            (_TRIED_ENOUGH, None), else_=bindparam("retry_at", type_=ALERTS.c.retry_at.type)
+        ),
     )
     .returning(ALERTS.c.status)
 )
@@ -221,14 +226,23 @@ def mark_failed(session: Executor, alert_ids: Sequence[int], *, reason: str) -> 
     return rows_changed(session.execute(_MARK_FAILED, params))
 
 
-def release(session: Executor, alert_ids: Sequence[int], *, reason: str, max_attempts: int) -> int:
+def release(
+    session: Executor,
+    alert_ids: Sequence[int],
+    *,
+    reason: str,
+    max_attempts: int,
+    retry_at: datetime | None = None,
+) -> int:
     """Put claimed alerts back to pending for a retry, or fail those out of attempts.
 
+    retry_at: when the releasing task retries; until then no one else claims or adopts them.
     One statement, so atomic on an autocommit connection too; returns how many went back.
     """
     params = {
         "ids": list(alert_ids),
         "max_attempts": max_attempts,
+        "retry_at": retry_at,
         "reason": reason[:MAX_REASON],
         "gave_up": f"gave up after {max_attempts} attempts: {reason}"[:MAX_REASON],
     }
@@ -260,7 +274,9 @@ def requeue_stuck(session: Session, *, older_than: datetime, max_attempts: int =
 def adopt_orphans(session: Session, run_id: int, *, older_than: datetime) -> list[int]:
     """Give pending alerts whose run is over (or stalled since older_than) to run_id.
 
-    Returns the ids of the subscribers they belong to, ascending.
+    An alert waiting for its send's retry is that task's until its retry_at is older_than too:
+    only then was the retry lost (Redis restarted empty). Returns the ids of the subscribers
+    they belong to, ascending.
     """
     live_run = exists().where(
         AlertRun.id == ALERTS.c.alert_run_id,
@@ -268,9 +284,10 @@ def adopt_orphans(session: Session, run_id: int, *, older_than: datetime) -> lis
         AlertRun.status == "running",
         AlertRun.started_at >= older_than,
     )
+    not_waiting = or_(ALERTS.c.retry_at.is_(None), ALERTS.c.retry_at < older_than)
     rows = session.execute(
         update(ALERTS)
-        .where(ALERTS.c.status == "pending", ~live_run)
+        .where(ALERTS.c.status == "pending", ~live_run, not_waiting)
         .values(alert_run_id=run_id)
         .returning(ALERTS.c.subscriber_id)
     ).all()

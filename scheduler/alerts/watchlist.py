@@ -10,7 +10,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -59,8 +59,11 @@ def find_due_alerts(session: Session, *, now: datetime, alert_run_id: int | None
     return count
 
 
-def pending_alert_batches(session: Session, *, batch_size: int) -> list[list[int]]:
-    """Return ids of subscribed subscribers with pending alerts, in lists of at most batch_size."""
+def pending_alert_batches(session: Session, *, batch_size: int, now: datetime) -> list[list[int]]:
+    """Return ids of subscribed subscribers with pending alerts, in lists of at most batch_size.
+
+    Alerts waiting for a send's retry until after now are that retry's to send.
+    """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
     ids = list(
@@ -68,7 +71,11 @@ def pending_alert_batches(session: Session, *, batch_size: int) -> list[list[int
             select(Alert.subscriber_id)
             .distinct()
             .join(Subscriber, Subscriber.id == Alert.subscriber_id)
-            .where(Alert.status == "pending", Subscriber.unsubscribed_at.is_(None))
+            .where(
+                Alert.status == "pending",
+                Subscriber.unsubscribed_at.is_(None),
+                or_(Alert.retry_at.is_(None), Alert.retry_at <= now),
+            )
             .order_by(Alert.subscriber_id)
         )
     )

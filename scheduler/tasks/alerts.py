@@ -45,7 +45,7 @@ def check_watchlists(self: Any) -> dict[str, Any]:
             return {"run_id": run.id, "batches": 0}
         if new:
             run.alerts_new = find_due_alerts(session, now=now, alert_run_id=run.id)
-        batches = pending_alert_batches(session, batch_size=batch_size)
+        batches = pending_alert_batches(session, batch_size=batch_size, now=now)
         run.subscribers = max(run.subscribers, sum(len(batch) for batch in batches))
         run_id = run.id
     dispatch(run_id, batches)
@@ -81,17 +81,20 @@ def send_digests(
     unrecorded: answers a try could not record (the database was down), recorded first.
     """
     settings = mail.MailSettings.from_config(current_config())
+    # Known before sending: alerts released for the retry are stamped with its time.
+    countdown = delivery.backoff(
+        settings.retry_backoff, settings.retry_backoff_max, self.request.retries
+    )
     try:
-        outcome = delivery.send_batch(subscriber_ids, settings, unrecorded=unrecorded or ())
+        outcome = delivery.send_batch(
+            subscriber_ids, settings, unrecorded=unrecorded or (), retry_in=countdown
+        )
     except delivery.DatabaseUnavailable as exc:
         return _database_down(self, run_id, subscriber_ids, exc, db_retries, settings)
     except Exception as exc:  # a chord header must return, or the run never closes
         log.exception("alert run %s: send of %s failed", run_id, subscriber_ids)
         return {"sent": 0, "failed": 0, "emails": 0, "error": f"{type(exc).__name__}: {exc}"}
     if outcome.retry_ids:
-        countdown = delivery.backoff(
-            settings.retry_backoff, settings.retry_backoff_max, self.request.retries
-        )
         log.info(
             "alert run %s: retrying %d subscribers in %.1fs: %s",
             run_id,

@@ -261,7 +261,7 @@ def store_answer(task_id: str, answer: PriceAnswer, currency: str, tick: Tick) -
 def send_alerts(run_id: int, batch_size: int) -> None:
     """Fan the pending alerts' emails out in a chord closing run_id."""
     with Session.begin() as session:
-        batches = pending_alert_batches(session, batch_size=batch_size)
+        batches = pending_alert_batches(session, batch_size=batch_size, now=utcnow())
         run = session.get_one(AlertRun, run_id)
         run.subscribers = max(run.subscribers, sum(len(batch) for batch in batches))
     alerts.dispatch(run_id, batches)

@@ -247,8 +247,8 @@ def test_two_watches_of_one_subscriber_alert_both_in_one_batch(db: str) -> None:
     assert check(at(1)) == 3
     with Session() as session:
         ids = dict(session.execute(select(Subscriber.email, Subscriber.id)).all())
-        assert pending_alert_batches(session, batch_size=1) == [[ids[ANN]], [ids[BOB]]]
-        assert pending_alert_batches(session, batch_size=10) == [[ids[ANN], ids[BOB]]]
+        assert pending_alert_batches(session, batch_size=1, now=at(1)) == [[ids[ANN]], [ids[BOB]]]
+        assert pending_alert_batches(session, batch_size=10, now=at(1)) == [[ids[ANN], ids[BOB]]]
 
 
 def test_pending_batches_leave_out_sent_alerts_and_unsubscribed_people(db: str) -> None:
@@ -263,9 +263,26 @@ def test_pending_batches_leave_out_sent_alerts_and_unsubscribed_people(db: str) 
         for alert in session.scalars(select(Alert).where(Alert.subscriber_id == ids[ANN])):
             alert.status = "sent"
     with Session() as session:
-        assert pending_alert_batches(session, batch_size=5) == [[ids["cy@example.com"]]]
+        assert pending_alert_batches(session, batch_size=5, now=at(2)) == [[ids["cy@example.com"]]]
         with pytest.raises(ValueError):
-            pending_alert_batches(session, batch_size=0)
+            pending_alert_batches(session, batch_size=0, now=at(2))
+
+
+def test_pending_batches_leave_out_alerts_waiting_for_a_sends_retry_until_it_is_due(
+    db: str,
+) -> None:
+    setup_game(1, 500)
+    watch(ANN, "1", below_cents=1000)
+    watch(BOB, "1", below_cents=1000)
+    check(at(1))
+    with Session.begin() as session:
+        ids = dict(session.execute(select(Subscriber.email, Subscriber.id)).all())
+        for alert in session.scalars(select(Alert).where(Alert.subscriber_id == ids[ANN])):
+            alert.retry_at = at(3)
+    with Session() as session:
+        assert pending_alert_batches(session, batch_size=5, now=at(2)) == [[ids[BOB]]]
+        due = pending_alert_batches(session, batch_size=5, now=at(3))
+        assert due == [sorted([ids[ANN], ids[BOB]])]
 
 
 def test_a_changed_rule_re_arms_the_watch_and_the_same_rule_does_not(db: str) -> None:
