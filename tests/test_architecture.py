@@ -159,6 +159,19 @@ def environment_violations(graph: Mapping[str, set[str]]) -> list[str]:
     return found
 
 
+def is_test_module(name: str) -> bool:
+    """Return True for a module pytest collects (tests/**/test_*.py)."""
+    return within(name, ["tests"]) and name.rsplit(".", 1)[-1].startswith("test_")
+
+
+def borrowed_helper_violations(graph: Mapping[str, set[str]]) -> list[str]:
+    """No module imports a test module: helpers live in tests/support, fixtures in conftest."""
+    found = []
+    for module, names in sorted(graph.items()):
+        found += [f"{module} imports {n}" for n in sorted(names) if is_test_module(n)]
+    return found
+
+
 Graph = Mapping[str, set[str]]
 Rule = Callable[[Graph], list[str]]
 
@@ -168,6 +181,7 @@ RULES: list[Rule] = [
     tasks_violations,
     apparatus_violations,
     environment_violations,
+    borrowed_helper_violations,
 ]
 
 
@@ -235,6 +249,11 @@ def test_a_relative_import_is_resolved_before_the_rules_apply() -> None:
         ("scheduler.cli.store_sim", "from tests.support import store\n", apparatus_violations),
         ("migrations.env", "import bench.scrape\n", apparatus_violations),
         ("scheduler.catalogue.persist", "from bs4 import BeautifulSoup\n", apparatus_violations),
+        (
+            "tests.web.test_x",
+            "from tests.alerts.test_delivery import watch\n",
+            borrowed_helper_violations,
+        ),
     ],
 )
 def test_each_rule_reports_a_module_that_breaks_it(module: str, source: str, rule: Rule) -> None:

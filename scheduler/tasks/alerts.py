@@ -17,6 +17,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from models import Session, utcnow
 from scheduler.alerts import delivery, outbox
+from scheduler.alerts import runs as alert_runs
 from scheduler.alerts import transport as mail
 from scheduler.alerts.watchlist import find_due_alerts, pending_alert_batches
 from scheduler.app import celery as app
@@ -40,7 +41,7 @@ def check_watchlists(self: Any) -> dict[str, Any]:
     """Record due alerts in a run and fan their emails out; returns the run id and batch count."""
     batch_size, now = current_config().mail_batch_size, utcnow()
     with Session.begin() as session:
-        run, new = outbox.start_run(session, task_id=self.request.id, now=now)
+        run, new = alert_runs.start_run(session, task_id=self.request.id, now=now)
         if run.status != "running":  # re-delivered after its chord already closed the run
             return {"run_id": run.id, "batches": 0}
         if new:
@@ -154,7 +155,7 @@ def finish_alert_run(self: Any, results: list[Any], run_id: int) -> dict[str, An
     """Close the run with its sent/failed/skipped figures and log one line; returns them."""
     errors = [r["error"] for r in results if isinstance(r, dict) and r.get("error")]
     with Session.begin() as session:
-        run = outbox.finish_run(session, run_id, now=utcnow(), errors=errors)
+        run = alert_runs.finish_run(session, run_id, now=utcnow(), errors=errors)
         figures = {
             "run_id": run.id,
             "status": run.status,
@@ -184,11 +185,11 @@ def requeue_stuck_alerts(self: Any) -> dict[str, Any]:
         requeued = outbox.requeue_stuck(
             session, older_than=cutoff, max_attempts=config.alert_max_attempts
         )
-        run, new = outbox.start_run(session, task_id=self.request.id, now=now)
+        run, new = alert_runs.start_run(session, task_id=self.request.id, now=now)
         if run.status != "running":  # re-delivered after its chord already closed the run
             return {"requeued": requeued, "subscribers": run.subscribers, "run_id": run.id}
         subscriber_ids = outbox.adopt_orphans(session, run.id, older_than=cutoff)
-        closed = outbox.close_lost_runs(session, now=now, started_before=cutoff)
+        closed = alert_runs.close_lost_runs(session, now=now, started_before=cutoff)
         run.subscribers = len(subscriber_ids)
         run_id = run.id
         if new and not subscriber_ids:

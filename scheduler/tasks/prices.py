@@ -29,7 +29,7 @@ from sqlalchemy.exc import OperationalError
 
 from config import Config
 from models import AlertRun, Session, utcnow
-from scheduler.alerts import outbox
+from scheduler.alerts import runs as alert_runs
 from scheduler.alerts.scoped import find_due_alerts_for
 from scheduler.alerts.watchlist import pending_alert_batches
 from scheduler.app import celery as app
@@ -245,7 +245,7 @@ def store_answer(task_id: str, answer: PriceAnswer, currency: str, tick: Tick) -
     with Session.begin() as session:
         changed = refresh.apply_answer(session, answer, now=now, currency=currency)
         if changed:
-            run, _ = outbox.start_run(session, task_id=task_id, now=now)
+            run, _ = alert_runs.start_run(session, task_id=task_id, now=now)
             # A re-delivered tick whose run already closed leaves its alerts to the sweep.
             live = run.status == "running"
             run_id = run.id if live else None

@@ -12,8 +12,8 @@ from sqlalchemy.exc import OperationalError
 
 from models import Alert, AlertRun, Session, get_engine, utcnow
 from scheduler.tasks.alerts import dispatch, requeue_stuck_alerts, send_digests
-from tests.alerts.test_delivery_faults import RECIPIENTS, three_pending
 from tests.support import services
+from tests.support.alerts import RECIPIENTS, three_pending
 from tests.support.app import AppUnderTest
 from tests.support.postgres import PrivatePostgres, private_postgres
 

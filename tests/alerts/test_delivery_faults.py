@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
-from typing import Any
 
 import pytest
 from celery import chord
-from sqlalchemy import create_engine, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import update
 
 from models import Alert, AlertRun, Session, Subscriber, utcnow
 from scheduler.alerts.watchlist import add_watch
 from scheduler.tasks.alerts import finish_alert_run, send_digests
-from tests.alerts.test_delivery import (  # noqa: F401  (catalogue is a fixture)
-    add_game,
-    add_pending_alert,
+from tests.support.alerts import (
+    RECIPIENTS,
+    OutboxLock,
     alerts_by_email,
-    catalogue,
     run_check,
+    three_pending,
     wait_for_run,
     watch,
 )
@@ -47,45 +44,6 @@ def test_a_non_ascii_recipient_fails_alone_and_the_rest_of_the_batch_is_served(w
     assert (alert.status, alert.attempts) == ("failed", 1)
     assert "does not offer SMTPUTF8" in (alert.last_error or "")
     assert "SMTPUTF8" in (run.error_summary or "")
-
-
-RECIPIENTS = ("a@example.com", "b@example.com", "c@example.com")
-
-
-def three_pending(emails: tuple[str, ...] = RECIPIENTS) -> list[int]:
-    """Three subscribers with one pending alert each; return their ids."""
-    with Session.begin() as session:
-        game = add_game(session, 620, "Portal 2", price=499)
-        return [add_pending_alert(session, email, game).subscriber_id for email in emails]
-
-
-class OutboxLock:
-    """Locks the alerts table against writers from another connection, on demand."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.conn: Any = None
-
-    def take(self) -> None:
-        """Lock the table; return once the lock is held."""
-        if self.url.startswith("sqlite"):
-            self.conn = sqlite3.connect(
-                make_url(self.url).database, isolation_level=None, check_same_thread=False
-            )
-            self.conn.execute("BEGIN IMMEDIATE")
-        else:
-            self.engine = create_engine(self.url)
-            self.conn = self.engine.connect()
-            self.conn.exec_driver_sql("LOCK TABLE alerts IN EXCLUSIVE MODE")
-
-    def release(self) -> None:
-        """Let writers in again."""
-        if self.conn is not None:
-            self.conn.rollback()
-            self.conn.close()
-            self.conn = None
-            if not self.url.startswith("sqlite"):
-                self.engine.dispose()
 
 
 def test_nothing_more_is_sent_until_the_accepted_email_is_recorded(db, worker, smtp_server):

@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy.orm import Session as OrmSession
 
 from models import AlertRun, Session, utcnow
-from scheduler.alerts import outbox
+from scheduler.alerts import runs as alert_runs
 from scheduler.tasks.alerts import requeue_stuck_alerts
-from tests.alerts.test_delivery import add_game, add_pending_alert
+from tests.support.alerts import add_game, add_pending_alert
 
 
 def add_run(session: OrmSession, task_id: str, *, started_ago: timedelta) -> AlertRun:
@@ -29,7 +29,7 @@ def test_a_run_with_nothing_left_to_send_is_closed_with_figures_from_its_alerts(
         run_id = run.id
 
     with Session.begin() as session:
-        closed = outbox.close_lost_runs(
+        closed = alert_runs.close_lost_runs(
             session, now=utcnow(), started_before=utcnow() - timedelta(minutes=7)
         )
 
@@ -49,7 +49,7 @@ def test_a_run_that_still_owes_emails_or_just_started_is_left_open(db):
         ids = (owing.id, fresh.id)
 
     with Session.begin() as session:
-        closed = outbox.close_lost_runs(
+        closed = alert_runs.close_lost_runs(
             session, now=utcnow(), started_before=utcnow() - timedelta(minutes=7)
         )
 

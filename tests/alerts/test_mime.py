@@ -14,8 +14,8 @@ from flask import Flask
 from scheduler.alerts import transport as mail
 from scheduler.alerts.mime import WIRE, build_message
 from scheduler.alerts.render import RenderedEmail
-from tests.alerts.test_render import NASTY, SENDER, item, render
 from tests.support.app import AppUnderTest
+from tests.support.digests import NASTY, SENDER, item, render
 from tests.support.smtp import PASSWORD, USERNAME, Received, SmtpServer
 
 ENCODED_WORD = "=?utf-8?b?" + base64.b64encode(b"Hacked").decode() + "?="

@@ -13,52 +13,14 @@ import pytest
 from models import Session, Subscriber
 from scheduler.alerts import transport as mail
 from scheduler.alerts.render import (
-    Digest,
-    DigestItem,
-    RenderedEmail,
     format_money,
     message_id_for,
-    render_digest,
     subject_for,
 )
 from scheduler.tasks.alerts import send_digests
-from tests.alerts.test_delivery import add_game, add_pending_alert
+from tests.support.alerts import add_game, add_pending_alert
+from tests.support.digests import NASTY, SENDER, item, render
 from tests.support.smtp import SmtpServer, free_port
-
-NASTY = '<script>alert("x")</script> Tom & Jerry'
-SENDER = "SteamScout <alerts@scout.test>"
-
-
-def item(
-    alert_id: int = 1,
-    title: str = "Portal 2",
-    new: int = 499,
-    old: int | None = 1999,
-    lowest: int | None = 899,
-    currency: str = "USD",
-) -> DigestItem:
-    """One drop as the email shows it."""
-    return DigestItem(
-        alert_id=alert_id,
-        title=title,
-        new_cents=new,
-        old_cents=old,
-        currency=currency,
-        lowest_before_cents=lowest,
-        store_url=f"https://store.example/app/{alert_id}/",
-    )
-
-
-def digest(*items: DigestItem) -> Digest:
-    """A digest for subscriber 7."""
-    return Digest(
-        subscriber_id=7, email="ann@example.com", unsubscribe_token="tok-123", items=list(items)
-    )
-
-
-def render(*items: DigestItem) -> RenderedEmail:
-    """Render a digest of items for subscriber 7."""
-    return render_digest(digest(*items), public_url="https://scout.example", domain="scout.example")
 
 
 def test_the_subject_names_the_game_and_price_for_one_drop_and_counts_several():

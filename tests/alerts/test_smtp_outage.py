@@ -16,11 +16,10 @@ import pytest
 from models import Alert, AlertRun, Session, utcnow
 from scheduler.alerts import outbox
 from scheduler.tasks.alerts import check_watchlists, requeue_stuck_alerts
-from tests.alerts.test_delivery import (  # noqa: F401  (catalogue is a fixture)
+from tests.support.alerts import (
     add_game,
     add_pending_alert,
     alerts_by_email,
-    catalogue,
     wait_for_run,
     watch,
 )

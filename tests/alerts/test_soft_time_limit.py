@@ -11,7 +11,7 @@ from celery import Celery
 from sqlalchemy import select
 
 from models import Alert, Session
-from tests.alerts.test_delivery_faults import OutboxLock
+from tests.support.alerts import OutboxLock
 from tests.support.faults import wait_for
 from tests.support.services import private_redis_db
 from tests.support.smtp import SmtpServer
@@ -23,7 +23,7 @@ EMAILS = tuple(f"user{n}@example.com" for n in range(6))
 
 
 def test_a_soft_time_limit_never_releases_an_email_the_server_accepted(db, tmp_path):
-    from tests.alerts.test_delivery import add_game, add_pending_alert
+    from tests.support.alerts import add_game, add_pending_alert
 
     with Session.begin() as session:
         game = add_game(session, 620, "Portal 2", price=499)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from models import Alert, Game, PriceChange, Session, Subscriber, utcnow
 from scheduler.alerts.watchlist import subscribe
 from scheduler.tasks.alerts import send_digests
-from tests.alerts.test_delivery import add_game, add_pending_alert, run_check, watch
+from tests.support.alerts import add_game, add_pending_alert, run_check, watch
 
 
 @pytest.fixture
