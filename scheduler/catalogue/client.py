@@ -10,8 +10,8 @@ Imports nothing of ours but its limiter, and takes plain values. Choices:
   raises FetchError at once with .retry_after set, so the caller can reschedule the page.
 - The rate limit is a moving window in Redis, keyed per store host: at most N requests in any
   window of the given length across every process, with no burst of 2N at a window edge as a
-  fixed window allows. Slots are stamped with the Redis server's clock and each window is held
-  a transit margin longer, so the store itself never counts more than N in a window.
+  fixed window allows. A request holds its slot until its answer is back, so the store itself
+  never counts more than N in a window, however late a request travels (limiter.py).
 - appdetails (many app ids, filters=price_overview) has its own budget, appdetails_rate_limit,
   in its own moving window keyed per store host and port; it never waits for a slot: when the
   window is full it raises BudgetSpent, so a refresh stops and leaves the rest to a later tick.
@@ -33,7 +33,7 @@ import redis
 import requests
 
 from config import Config
-from scheduler.catalogue.limiter import SharedRateLimit
+from scheduler.catalogue.limiter import SharedRateLimit, Slot
 
 log = logging.getLogger(__name__)
 
@@ -121,10 +121,13 @@ class StoreClient:
         self.backoff_base, self.backoff_max = backoff_base, backoff_max
         self.retry_after_max = retry_after_max
         host = urlsplit(self.base_url).hostname or ""
-        self.rate = SharedRateLimit(rate_limit, redis_url, key=f"store:{host}")
+        # A slot stays in flight at most this long: a request that outlives its timeouts this
+        # much is long over, and a killed worker's slot frees itself then.
+        lease = 3 * (connect_timeout + read_timeout) + 10
+        self.rate = SharedRateLimit(rate_limit, redis_url, key=f"store:{host}", lease=lease)
         netloc = urlsplit(self.base_url).netloc
         self.appdetails_rate = SharedRateLimit(
-            appdetails_rate_limit, redis_url, key=f"appdetails:{netloc}"
+            appdetails_rate_limit, redis_url, key=f"appdetails:{netloc}", lease=lease
         )
         self.session = requests.Session()
         self.session.headers.update(
@@ -181,9 +184,11 @@ class StoreClient:
         url = f"{self.base_url}/api/appdetails"
         what = f"appdetails for {len(appids)} apps from {min(appids)}"
 
-        def take_slot() -> None:
-            if not self.appdetails_rate.try_acquire():
+        def take_slot() -> Slot:
+            slot = self.appdetails_rate.try_acquire()
+            if slot is None:
                 raise BudgetSpent(url, 0, "budget spent", 0, what=what)
+            return slot
 
         return self._fetch(url, self.appdetails_params(appids), 0, what, take_slot)
 
@@ -193,7 +198,7 @@ class StoreClient:
         params: dict[str, str | int],
         start: int,
         what: str,
-        take_slot: Callable[[], object],
+        take_slot: Callable[[], Slot],
     ) -> str:
         """Return one answer's body, retrying politely; raises FetchError when retries run out."""
         full_url = f"{url}?{urlencode(params)}"
@@ -201,7 +206,7 @@ class StoreClient:
         while True:
             attempts += 1
             try:
-                take_slot()
+                slot = take_slot()
             except redis.RedisError as exc:
                 # Redis restarting or failing over: as transient as a store 503, so retry it.
                 reason = f"rate limiter unavailable: {_one_line(exc)}"
@@ -211,7 +216,10 @@ class StoreClient:
                 log.warning("%s: %s; retry in %.2f s", what, reason, wait)
                 time.sleep(wait)
                 continue
-            status, retry_after, reason, body = self._attempt(url, params)
+            try:
+                status, retry_after, reason, body = self._attempt(url, params)
+            finally:
+                self._answered(slot, what)
             if body is not None:
                 return body
             fail = (full_url, start, reason, attempts, status)
@@ -225,6 +233,14 @@ class StoreClient:
             wait = retry_after if retry_after is not None else self.backoff(attempts - 1)
             log.warning("%s: %s; retry in %.2f s", what, reason, wait)
             time.sleep(wait)
+
+    @staticmethod
+    def _answered(slot: Slot, what: str) -> None:
+        """Tell the limiter the request is over; if Redis is away, its lease ends it later."""
+        try:
+            slot.done()
+        except redis.RedisError as exc:
+            log.warning("%s: could not free its rate-limit slot (%s)", what, _one_line(exc))
 
     def _attempt(
         self, url: str, params: dict[str, str | int]

@@ -34,9 +34,9 @@ SCOUT = str(Path(sys.executable).parent / "scout")
 GAMES, PAGE_SIZE = 240, 20
 STARTS = list(range(0, GAMES, PAGE_SIZE))  # 12 pages
 RATE, WINDOW = 8, 1.0  # STORE_RATE_LIMIT="8/second"
-# The store stamps each request on arrival, a little after the limiter took its slot on the
-# Redis clock; the limiter holds each window TRANSIT_MARGIN longer for that, so the store's own
-# count is held to the exact window. Each line prints the tightest RATE + 1 requests as well.
+# The store stamps each request on arrival, some time after the limiter took its slot; the
+# limiter counts a slot until its answer is back, so the store's own count is held to the exact
+# window however late a request travels. Each line prints the tightest RATE + 1 requests too.
 
 
 Prices = dict[tuple[str, int], tuple[int | None, bool]]
