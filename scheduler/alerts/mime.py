@@ -56,6 +56,7 @@ class WirePolicy(Compat32):
 WIRE = WirePolicy(linesep="\r\n")
 WIRE_UTF8 = policies.SMTPUTF8.clone(refold_source="none")
 MAX_LINE = 998  # RFC 5321 4.5.3.1.6, octets without CRLF
+_TEXT_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 class AddressError(ValueError):
@@ -117,7 +118,9 @@ def sender_parts(sender: str) -> tuple[str, str]:
 
 def _quoted_printable(text: str, eight_bit: bool) -> bool:
     """Return whether a part goes quoted-printable (7-bit, short lines) rather than as is."""
-    lines = text.splitlines() or [""]
+    # Split where the generator ends lines (CR, LF, CRLF), not at str.splitlines()'s \x0c,
+    # \x85 or \u2028, which stay inside a line on the wire.
+    lines = _TEXT_LINE_END.split(text)
     return not eight_bit or max(len(line.encode()) for line in lines) > MAX_LINE
 
 

@@ -106,6 +106,16 @@ def test_a_line_over_998_octets_is_wrapped_by_quoted_printable(smtp_server, scou
     assert title in received.message.get_body(("plain",)).get_content()
 
 
+def test_a_long_line_split_only_by_a_unicode_line_separator_is_still_wrapped(
+    smtp_server, scout_app
+):
+    title = "x" * 600 + "\u2028" + "x" * 600  # one line on the wire: only CR and LF end lines
+    received = send(scout_app, smtp_server, render(item(title=title)))
+
+    assert all(len(line) <= 998 for line in received.data.split(b"\r\n"))
+    assert title in received.message.get_body(("plain",)).get_content()
+
+
 def test_a_non_ascii_sender_name_is_encoded_and_reads_back(smtp_server, scout_app):
     received = send(
         scout_app, smtp_server, render(item()), sender="Stéam Scöut <alerts@scout.test>"
