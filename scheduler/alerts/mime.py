@@ -143,6 +143,11 @@ def _boundaries(token: str | None) -> tuple[str, str]:
     return f"=_{token[:32]}", f"=_{token[32:]}"
 
 
+def _date(now: float | None) -> str:
+    """Return the Date header's value for now (the current time when None), in local time."""
+    return formatdate(now if now is not None else time.time(), localtime=True)
+
+
 def build_message(
     email: RenderedEmail,
     *,
@@ -167,7 +172,7 @@ def build_message(
     message["Subject"] = subject.encode() if utf8 else subject  # type: ignore[assignment]
     message["From"] = sender_parts(sender)[0]
     message["To"] = recipient
-    message["Date"] = formatdate(now if now is not None else time.time(), localtime=True)
+    message["Date"] = _date(now)
     message["Message-ID"] = email.message_id
     for key, value in email.headers.items():
         message[key] = value
@@ -258,7 +263,7 @@ def fast_bytes(
     # Made before any header is folded, as build_message makes them: an error (a non-ASCII
     # sender address) is then the one the library raises, not a fold's.
     subject, from_ = encode_subject(email.subject), sender_parts(sender)[0]
-    date = formatdate(now if now is not None else time.time(), localtime=True)
+    date = _date(now)
     headers = [
         _fold("Content-Type", f'multipart/mixed; boundary="{mixed}"'),
         _fold("MIME-Version", "1.0"),

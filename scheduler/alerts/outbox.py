@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import Exists
+from sqlalchemy.sql.expression import ColumnElement, Exists
 
 from models import Alert, AlertRun, Game, PriceChange, Subscriber
 from models.base import rows_changed
@@ -37,6 +37,11 @@ from scheduler.alerts.render import Digest, DigestItem
 ALERTS: Table = Alert.__table__  # type: ignore[assignment]
 MAX_REASON = 500
 Executor = Session | Connection  # the result writers also run on a bare (autocommit) connection
+
+
+def retry_due(now: datetime) -> ColumnElement[bool]:
+    """Return the condition that an alert is not waiting for a send's retry due after now."""
+    return or_(ALERTS.c.retry_at.is_(None), ALERTS.c.retry_at <= now)
 
 
 def _unsubscribed() -> Exists:
@@ -55,7 +60,7 @@ def claim_alerts(
     send's retry (retry_at after now) are left to that retry.
     """
     mine = (ALERTS.c.subscriber_id.in_(list(subscriber_ids)), ALERTS.c.status == "pending")
-    due = or_(ALERTS.c.retry_at.is_(None), ALERTS.c.retry_at <= now)
+    due = retry_due(now)
     session.execute(
         update(ALERTS)
         .where(*mine, _unsubscribed())

@@ -10,7 +10,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,7 @@ from scheduler.alerts.inputs import (
     parse_price,
     parse_rule,
 )
+from scheduler.alerts.outbox import retry_due
 
 __all__ = [
     "UnknownItemError",
@@ -74,7 +75,7 @@ def pending_alert_batches(session: Session, *, batch_size: int, now: datetime) -
             .where(
                 Alert.status == "pending",
                 Subscriber.unsubscribed_at.is_(None),
-                or_(Alert.retry_at.is_(None), Alert.retry_at <= now),
+                retry_due(now),
             )
             .order_by(Alert.subscriber_id)
         )
