@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from models import Game, PriceChange, ScrapePage, ScrapeRun, Session
+from models import Game, PriceChange, ScrapePage, Session
 from storesim.store import SimStore
 from tests.reliability.fanout import Sweeper
 from tests.support.faults import record_figures, wait_for
+from tests.support.scrapes import run_of, scrape_run_of
 
 GAMES, PAGE_SIZE = 2000, 20
 PAGES = GAMES // PAGE_SIZE
@@ -26,21 +27,6 @@ def count(*where: Any) -> int:
         return session.scalar(select(func.count()).where(*where)) or 0
 
 
-def run_of(task_id: str) -> ScrapeRun | None:
-    with Session() as session:
-        return session.scalars(select(ScrapeRun).where(ScrapeRun.task_id == task_id)).first()
-
-
-def closed_run(task_id: str, timeout: float) -> ScrapeRun:
-    """Return the task's run once it is no longer running."""
-    return wait_for(
-        lambda: (run := run_of(task_id)) is not None and run.status != "running" and run,
-        timeout,
-        f"the run of {task_id} to close",
-        every=0.2,
-    )
-
-
 @pytest.mark.slow
 def test_a_redis_restarted_empty_mid_scrape_closes_the_run_and_the_next_fills_the_gaps(
     fault_db, client, broker, store, start_worker
@@ -53,10 +39,10 @@ def test_a_redis_restarted_empty_mid_scrape_closes_the_run_and_the_next_fills_th
         wait_for(lambda: count(ScrapePage.run_id == run_id) >= 20, 60, "20 pages to land")
         began = time.monotonic()
         broker.restart_empty()
-        lost = closed_run(first.id, 60)
+        lost = scrape_run_of(first.id, 60)
         closed_after = time.monotonic() - began
         second = client.send_task("scheduler.tasks.catalogue.scrape_catalogue", queue="scrape")
-        again = closed_run(second.id, 120)
+        again = scrape_run_of(second.id, 120)
         recovered = time.monotonic() - began
     limiter_failures = count(
         ScrapePage.run_id == run_id, ScrapePage.error.like("%rate limiter unavailable%")
@@ -92,7 +78,7 @@ def test_a_task_of_a_sigkilled_worker_is_redelivered_within_the_visibility_timeo
     wait_for(lambda: count(ScrapePage.run_id == run_id) > landed, 150, "the task to come back")
     back_at = time.monotonic()
     took, since_delivery = back_at - killed_at, back_at - opened_at
-    run = closed_run(scrape.id, 60)
+    run = scrape_run_of(scrape.id, 60)
     record_figures(
         f"SIGKILL mid task: redelivered {took:.1f} s after the kill, {since_delivery:.1f} s after"
         " the task was delivered (visibility timeout 15 s)"
