@@ -447,7 +447,7 @@ def _ca_file(env: Mapping[str, str]) -> str | None:
 def _alerts(env: Mapping[str, str]) -> dict[str, Any]:
     """When a stuck alert is sent again, and how often an alert is tried."""
     return {
-        "alert_stuck_after": _int(env, "ALERT_STUCK_AFTER", 420, 10, 86400 * 7),
+        "alert_stuck_after": _int(env, "ALERT_STUCK_AFTER", 180, 10, 86400 * 7),
         "alert_max_attempts": _int(env, "ALERT_MAX_ATTEMPTS", 5, 1, 100),
         "alert_db_retries": _int(env, "ALERT_DB_RETRIES", 5, 0, 20),
         "alert_db_backoff": _float(env, "ALERT_DB_BACKOFF", 1.0, 0.0, 60),

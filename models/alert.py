@@ -57,6 +57,7 @@ class Alert(Base):
     __table_args__ = (
         UniqueConstraint("watch_entry_id", "generation", "trigger_cents"),
         Index("ix_alerts_status_subscriber", "status", "subscriber_id"),
+        Index("ix_alerts_alert_run_id", "alert_run_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -41,6 +41,25 @@ def test_app_json_describes_every_setting_of_config_and_of_the_procfile() -> Non
     assert all(env[name]["required"] for name in ("MAIL_SERVER", "PUBLIC_URL"))
 
 
+def test_app_json_offers_the_defaults_except_a_relay_on_587_with_starttls() -> None:
+    import dataclasses
+
+    from config import load_config
+
+    defaults = load_config({})
+    changed = {}
+    for name, entry in APP_JSON["env"].items():
+        if "value" in entry:
+            offered = load_config({name: entry["value"]})
+            changed |= {
+                field.name: entry["value"]
+                for field in dataclasses.fields(defaults)
+                if getattr(offered, field.name) != getattr(defaults, field.name)
+            }
+    # A hosted relay (SendGrid, Mailgun, Postmark) takes submissions on 587 with STARTTLS.
+    assert changed == {"mail_port": "587", "mail_use_tls": "true"}
+
+
 def test_app_json_runs_exactly_one_beat_beside_the_add_ons_and_migrates() -> None:
     formation = APP_JSON["formation"]
     assert set(formation) == set(procfile()) - {"release"} == {"web", "worker", "beat"}

@@ -7,7 +7,7 @@ Exactly once rests on one rule: an email is sent only for alerts this worker mov
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -30,7 +30,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, Exists
 
-from models import Alert, AlertRun, Game, PriceChange, Subscriber
+from models import Alert, Game, PriceChange, Subscriber
 from models.base import rows_changed
 from scheduler.alerts.render import Digest, DigestItem
 
@@ -265,23 +265,21 @@ def requeue_stuck(session: Session, *, older_than: datetime, max_attempts: int =
     return rows_changed(result)
 
 
-def adopt_orphans(session: Session, run_id: int, *, older_than: datetime) -> list[int]:
-    """Give pending alerts whose run is over (or stalled since older_than) to run_id.
+def adopt_orphans(
+    session: Session, run_id: int, *, older_than: datetime, live_runs: Collection[int]
+) -> list[int]:
+    """Give pending alerts of no live run (runs.live_run_ids) to run_id.
 
     An alert waiting for its send's retry is that task's until its retry_at is older_than too:
     only then was the retry lost (Redis restarted empty). Returns the ids of the subscribers
     they belong to, ascending.
     """
-    live_run = exists().where(
-        AlertRun.id == ALERTS.c.alert_run_id,
-        AlertRun.id != run_id,
-        AlertRun.status == "running",
-        AlertRun.started_at >= older_than,
-    )
+    others = sorted(set(live_runs) - {run_id})
+    no_live_run = or_(ALERTS.c.alert_run_id.is_(None), ALERTS.c.alert_run_id.not_in(others))
     not_waiting = or_(ALERTS.c.retry_at.is_(None), ALERTS.c.retry_at < older_than)
     rows = session.execute(
         update(ALERTS)
-        .where(ALERTS.c.status == "pending", ~live_run, not_waiting)
+        .where(ALERTS.c.status == "pending", no_live_run, not_waiting)
         .values(alert_run_id=run_id)
         .returning(ALERTS.c.subscriber_id)
     ).all()

@@ -27,6 +27,23 @@ def start_run(session: Session, *, task_id: str, now: datetime) -> tuple[AlertRu
     return run, True
 
 
+def live_run_ids(session: Session, *, since: datetime) -> set[int]:
+    """Return the running runs that started or claimed an email since `since`.
+
+    Their chords are at work: a big fan-out's queued sends may wait longer than
+    ALERT_STUCK_AFTER, and each claim shows the run alive. A running run outside this set has
+    lost its chord, or waits on a send's retry due later than that.
+    """
+    running = select(AlertRun.id).where(AlertRun.status == "running")
+    started = session.scalars(running.where(AlertRun.started_at >= since)).all()
+    claimed = session.scalars(
+        select(ALERTS.c.alert_run_id)
+        .distinct()
+        .where(ALERTS.c.alert_run_id.in_(running), ALERTS.c.claimed_at >= since)
+    ).all()
+    return {*started, *(run_id for run_id in claimed if run_id is not None)}
+
+
 def run_figures(session: Session, run_id: int) -> dict[str, int]:
     """Return how many of the run's alerts are in each status."""
     rows = session.execute(

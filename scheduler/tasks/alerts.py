@@ -26,7 +26,11 @@ from scheduler.logs import key_values
 
 log = logging.getLogger(__name__)
 
-SEND_SOFT_TIME_LIMIT = 300
+# A send's claims look stuck to the sweep only after ALERT_STUCK_AFTER (180 s by default), which
+# must outlast a send that is still running: its hard limit. A batch cut short by the soft
+# limit releases what it has not sent for its own retry, so a short limit loses nothing.
+SEND_SOFT_TIME_LIMIT = 120
+SEND_TIME_LIMIT = 150
 CHECK_SOFT_TIME_LIMIT = 600
 
 
@@ -68,7 +72,7 @@ def dispatch(run_id: int, batches: Sequence[Sequence[int]]) -> None:
     acks_late=True,
     max_retries=None,
     soft_time_limit=SEND_SOFT_TIME_LIMIT,
-    time_limit=SEND_SOFT_TIME_LIMIT + 60,
+    time_limit=SEND_TIME_LIMIT,
 )
 def send_digests(
     self: Any,
@@ -188,7 +192,8 @@ def requeue_stuck_alerts(self: Any) -> dict[str, Any]:
         run, new = alert_runs.start_run(session, task_id=self.request.id, now=now)
         if run.status != "running":  # re-delivered after its chord already closed the run
             return {"requeued": requeued, "subscribers": run.subscribers, "run_id": run.id}
-        subscriber_ids = outbox.adopt_orphans(session, run.id, older_than=cutoff)
+        live = alert_runs.live_run_ids(session, since=cutoff)
+        subscriber_ids = outbox.adopt_orphans(session, run.id, older_than=cutoff, live_runs=live)
         closed = alert_runs.close_lost_runs(session, now=now, started_before=cutoff)
         run.subscribers = len(subscriber_ids)
         run_id = run.id

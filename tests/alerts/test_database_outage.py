@@ -96,6 +96,33 @@ def test_a_send_stops_while_the_database_is_down_and_records_what_was_accepted(
     )
 
 
+def test_alerts_put_back_for_an_smtp_retry_before_an_outage_get_that_retry(
+    pg, worker, smtp_server, scout_app
+):
+    ids = three_pending()
+    scout_app.update(mail_retry_backoff=6.0, mail_retry_backoff_max=6.0)
+    smtp_server.refuse(RECIPIENTS[0], "451 4.2.1 Mailbox busy, try again later", times=1)
+    restarts: list[threading.Thread] = []
+
+    def stop_after_the_second(count: int) -> None:
+        if count == 1:  # the first recipient was deferred; the second's record finds no database
+            restarts.append(outage(pg, 2.0, [], lambda: smtp_server.handler.count))
+
+    smtp_server.handler.after_accept = stop_after_the_second
+    began = time.monotonic()
+
+    status = send_digests.delay(0, ids).get(timeout=90)
+    took = time.monotonic() - began
+    restarts[0].join(30)
+
+    # The task that put the first recipient's alert back for its SMTP retry spent its own
+    # retries on the database; it still sends that alert when due, not the sweep minutes later.
+    assert sorted(m.rcpt_tos[0] for m in smtp_server.messages) == list(RECIPIENTS)
+    assert (status["emails"], status["error"]) == (1, None) and 6.0 * 0.8 <= took < 30
+    alerts = read_when_up(select(Alert).order_by(Alert.id))
+    assert [a.status for a in alerts] == ["sent"] * 3  # type: ignore[attr-defined]
+
+
 def test_a_database_error_while_claiming_still_closes_the_run(pg, worker, smtp_server, scout_app):
     ids = three_pending()
     with Session.begin() as session:

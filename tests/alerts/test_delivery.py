@@ -16,6 +16,7 @@ from models import (
     utcnow,
 )
 from scheduler.alerts import outbox
+from scheduler.alerts import runs as alert_runs
 from scheduler.tasks.alerts import check_watchlists, requeue_stuck_alerts, send_digests
 from tests.support.alerts import (
     add_game,
@@ -270,6 +271,7 @@ class TestOutbox:
 
     def test_adopt_orphans_leaves_alerts_of_a_live_run_alone(self, db):
         now = utcnow()
+        cutoff = now - timedelta(minutes=3)
         with Session.begin() as session:
             live = AlertRun(task_id="live", started_at=now, status="running")
             sweep = AlertRun(task_id="sweep", started_at=now, status="running")
@@ -278,10 +280,42 @@ class TestOutbox:
             game = add_game(session, 620, "Portal 2", price=499)
             add_pending_alert(session, "ann@example.com", game, run_id=live.id)
             orphan = add_pending_alert(session, "bob@example.com", game)
+            live_runs = alert_runs.live_run_ids(session, since=cutoff)
             adopted = outbox.adopt_orphans(
-                session, sweep.id, older_than=now - timedelta(minutes=15)
+                session, sweep.id, older_than=cutoff, live_runs=live_runs
             )
+        assert live_runs == {live.id, sweep.id}
         assert adopted == [orphan.subscriber_id]
+
+    def test_a_long_fan_out_that_still_claims_is_alive_and_a_quiet_one_is_adopted(self, db):
+        now = utcnow()
+        cutoff, long_ago = now - timedelta(minutes=3), now - timedelta(minutes=30)
+        with Session.begin() as session:
+            busy = AlertRun(task_id="busy", started_at=long_ago, status="running")
+            quiet = AlertRun(task_id="quiet", started_at=long_ago, status="running")
+            over = AlertRun(task_id="over", started_at=long_ago, status="done")
+            sweep = AlertRun(task_id="sweep", started_at=now, status="running")
+            session.add_all([busy, quiet, over, sweep])
+            session.flush()
+            game = add_game(session, 620, "Portal 2", price=499)
+            claims = [("busy", busy, now - timedelta(seconds=5))]
+            claims += [("quiet", quiet, cutoff - timedelta(seconds=1))]
+            claims += [("over", over, now)]  # a closed run is never live, however recent
+            queued = {}
+            for name, run, claimed_at in claims:
+                add_pending_alert(
+                    session, f"{name}-sent@example.com", game, status="sent",
+                    claimed_at=claimed_at, run_id=run.id,
+                )  # fmt: skip
+                queued[name] = add_pending_alert(
+                    session, f"{name}-queued@example.com", game, run_id=run.id
+                ).subscriber_id
+            live_runs = alert_runs.live_run_ids(session, since=cutoff)
+            adopted = outbox.adopt_orphans(
+                session, sweep.id, older_than=cutoff, live_runs=live_runs
+            )
+        assert live_runs == {busy.id, sweep.id}
+        assert adopted == sorted([queued["quiet"], queued["over"]])
 
 
 def test_scout_check_wait_prints_the_runs_figures(catalogue, worker, smtp_server, capsys):

@@ -109,7 +109,41 @@ def test_status_flags_an_alert_run_that_never_closed(sqlite_db, worker, capsys):
         session.add(AlertRun(task_id="live", started_at=utcnow(), status="running"))
     assert main(["status"]) == 1
     out = capsys.readouterr().out
-    assert "problem: 1 alert runs never closed (still running after ALERT_STUCK_AFTER): 1" in out
+    assert (
+        "problem: 1 alert runs stalled (running, no email claimed for ALERT_STUCK_AFTER): 1" in out
+    )
+
+
+def test_a_long_fan_out_still_claiming_is_not_stuck_and_a_quiet_one_is(sqlite_db):
+    from models import AlertRun
+    from scheduler.health import database_health
+    from tests.support.alerts import add_game as add_watched_game
+    from tests.support.alerts import add_pending_alert
+
+    now, long_ago = utcnow(), utcnow() - timedelta(hours=1)
+    with Session.begin() as session:
+        game = add_watched_game(session, 620, "Portal 2", price=499)
+        runs = {}
+        for name, claimed in (("busy", now), ("quiet", long_ago)):
+            run = AlertRun(task_id=name, started_at=long_ago, status="running")
+            session.add(run)
+            session.flush()
+            runs[name] = run.id
+            add_pending_alert(
+                session, f"{name}@example.com", game, status="sent", claimed_at=claimed,
+                run_id=run.id,
+            )  # fmt: skip
+            queued = add_pending_alert(session, f"{name}-queued@example.com", game, run_id=run.id)
+            queued.created_at = long_ago
+        add_pending_alert(
+            session, "killed@example.com", game, status="sending", claimed_at=long_ago,
+            run_id=runs["busy"],
+        )  # fmt: skip
+
+        report = database_health(session, now=now, stuck_after=180)
+
+    # the quiet run's queued alert and the killed send's claim; not the busy run's queue
+    assert (report["alert_runs_stuck"], report["alerts_stuck"]) == ([runs["quiet"]], 2)
 
 
 def seed_schedule(at) -> None:

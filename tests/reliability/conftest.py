@@ -13,21 +13,15 @@ from celery import Celery
 from tests.support import services
 from tests.support.app import AppUnderTest
 from tests.support.beat import beat_redis, beats, postgres_beats, probe_queue  # noqa: F401
-from tests.support.faults import PostgresCluster, RedisServer, Worker, celery_client, env_for
+from tests.support.faults import (
+    FAST_RECOVERY,
+    PostgresCluster,
+    RedisServer,
+    Worker,
+    celery_client,
+    env_for,
+)
 from tests.support.smtp import SmtpServer
-
-# Short recovery settings so a scenario ends in seconds; the production defaults and what
-# they mean in minutes are in the README ("Recovery after a crash").
-FAST_RECOVERY = {
-    "ALERT_STUCK_AFTER": 10,
-    "BROKER_VISIBILITY_TIMEOUT": 15,
-    "SCRAPE_STALLED_AFTER": 5,
-    "MAIL_BATCH_SIZE": 50,
-    "MAIL_TIMEOUT": 10,
-    "STORE_BACKOFF_BASE": 0.3,
-    "STORE_BACKOFF_MAX": 2,
-    "LOG_LEVEL": "INFO",
-}
 
 
 @pytest.fixture(scope="session")

@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 
-from models import Game, PriceChange, ScrapePage, Session
-from storesim.store import SimStore
+from models import Game, PriceChange, ScrapePage
 from tests.reliability.fanout import Sweeper
+from tests.reliability.scraping import GAMES, PAGES, count, scrape_settings
 from tests.support.faults import record_figures, wait_for
 from tests.support.scrapes import run_of, scrape_run_of
-
-GAMES, PAGE_SIZE = 2000, 20
-PAGES = GAMES // PAGE_SIZE
-
-
-def scrape_settings(store: SimStore) -> dict[str, object]:
-    return {"STORE_URL": store.url, "STORE_PAGE_SIZE": PAGE_SIZE, "SCRAPE_PAGES_PER_TASK": 2}
-
-
-def count(*where: Any) -> int:
-    with Session() as session:
-        return session.scalar(select(func.count()).where(*where)) or 0
 
 
 @pytest.mark.slow

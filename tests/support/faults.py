@@ -30,6 +30,19 @@ CELERY = str(Path(sys.executable).parent / "celery")
 PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), Path("/usr/local/bin"))
 T = TypeVar("T")
 
+# Short recovery settings so a scenario ends in seconds; the production defaults and what
+# they mean in minutes are in the README ("Recovery after a crash").
+FAST_RECOVERY = {
+    "ALERT_STUCK_AFTER": 10,
+    "BROKER_VISIBILITY_TIMEOUT": 15,
+    "SCRAPE_STALLED_AFTER": 5,
+    "MAIL_BATCH_SIZE": 50,
+    "MAIL_TIMEOUT": 10,
+    "STORE_BACKOFF_BASE": 0.3,
+    "STORE_BACKOFF_MAX": 2,
+    "LOG_LEVEL": "INFO",
+}
+
 
 def wait_for(check: Callable[[], T], timeout: float, what: str, every: float = 0.1) -> T:
     """Return check()'s first truthy value; raise AssertionError naming `what` after timeout."""
