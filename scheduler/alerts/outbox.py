@@ -244,6 +244,23 @@ def release(
     return sum(status == "pending" for status in statuses)
 
 
+def waiting_for_retry(
+    session: Session, subscriber_ids: Sequence[int], *, now: datetime
+) -> tuple[list[int], datetime | None]:
+    """Return which of these subscribers have alerts waiting for a retry due after now, and when
+    the last of those retries is due (None when there are none)."""
+    rows = session.execute(
+        select(ALERTS.c.subscriber_id, func.max(ALERTS.c.retry_at))
+        .where(
+            ALERTS.c.subscriber_id.in_(list(subscriber_ids)),
+            ALERTS.c.status == "pending",
+            ALERTS.c.retry_at > now,
+        )
+        .group_by(ALERTS.c.subscriber_id)
+    ).all()
+    return sorted(sid for sid, _ in rows), max((at for _, at in rows), default=None)
+
+
 def requeue_stuck(session: Session, *, older_than: datetime, max_attempts: int = 0) -> int:
     """Put alerts claimed before older_than and still 'sending' back to pending; return how many.
 

@@ -99,20 +99,42 @@ def send_digests(
     except Exception as exc:  # a chord header must return, or the run never closes
         log.exception("alert run %s: send of %s failed", run_id, subscriber_ids)
         return {"sent": 0, "failed": 0, "emails": 0, "error": f"{type(exc).__name__}: {exc}"}
-    if outcome.retry_ids:
+    retry_ids = outcome.retry_ids
+    if db_retries:  # alerts an earlier try put back for its SMTP retry wait for this task still
+        waiting, due_in = _still_waiting(subscriber_ids)
+        countdown = max(countdown if retry_ids else 0.0, due_in)
+        retry_ids = sorted({*retry_ids, *waiting})
+    if retry_ids:
         log.info(
             "alert run %s: retrying %d subscribers in %.1fs: %s",
             run_id,
-            len(outcome.retry_ids),
+            len(retry_ids),
             countdown,
             outcome.error,
         )
-        raise self.retry(args=(run_id, outcome.retry_ids), kwargs={}, countdown=countdown)
+        raise self.retry(args=(run_id, retry_ids), kwargs={}, countdown=countdown)
     status = outcome.status()
     log.info(
         "alert send %s", key_values({"run_id": run_id, "batch": len(subscriber_ids), **status})
     )
     return status
+
+
+def _still_waiting(subscriber_ids: list[int]) -> tuple[list[int], float]:
+    """Return the subscribers whose alerts wait for a retry, and the seconds until it is due.
+
+    A try that put alerts back for an SMTP retry and then lost the database retried for the
+    database instead, sooner: those alerts are this task's still. Should the database fail
+    again here, the sweep takes them ALERT_STUCK_AFTER after their retry was due.
+    """
+    now = utcnow()
+    try:
+        with Session() as session:
+            waiting, due = outbox.waiting_for_retry(session, subscriber_ids, now=now)
+    except (OperationalError, InterfaceError) as exc:
+        log.warning("cannot look up alerts waiting for a retry: %s", type(exc).__name__)
+        return [], 0.0
+    return waiting, (due - now).total_seconds() if due is not None else 0.0
 
 
 def _database_down(

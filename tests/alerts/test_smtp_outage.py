@@ -118,10 +118,10 @@ class TestRetryAt:
             session.add(sweep)
             session.flush()
             within = outbox.adopt_orphans(
-                session, sweep.id, older_than=utcnow() - timedelta(minutes=7)
+                session, sweep.id, older_than=utcnow() - timedelta(minutes=7), live_runs=()
             )
             lost = outbox.adopt_orphans(
-                session, sweep.id, older_than=utcnow() - timedelta(minutes=3)
+                session, sweep.id, older_than=utcnow() - timedelta(minutes=3), live_runs=()
             )
 
         assert (within, lost) == ([], [alert.subscriber_id])

@@ -127,8 +127,10 @@ def test_overlapping_ticks_ask_for_each_watched_app_once(sqlite_db, worker, refr
 
 
 def test_a_change_seen_by_both_the_refresh_and_the_scrape_writes_one_history_row(
-    db, worker, refresh_store, caplog
+    db, worker, refresh_store, smtp_server, caplog
 ) -> None:
+    # smtp_server: the sale emails gus; with no server their send would retry 30 s later,
+    # into whichever test the shared worker runs by then.
     rows = seed_catalogue(refresh_store)
     first, second = paid_apps(rows)[:2]
     watch("gus@example.com", [first.steam_id, second.steam_id])
