@@ -11,7 +11,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from models import Alert, AlertRun, ScrapeRun, get_engine
-from scheduler.alerts.outbox import outside_runs, stuck_sending
 from scheduler.alerts.runs import live_run_ids
 
 QUEUES = ("celery", "scrape", "mail")
@@ -68,14 +67,27 @@ def database_health(session: Session, *, now: datetime, stuck_after: int) -> dic
         session.execute(select(Alert.status, func.count()).group_by(Alert.status)).all()
     )
     cutoff = now - timedelta(seconds=stuck_after)
-    live = live_run_ids(session, since=cutoff)
-    # Claims the sweep re-queues, and pending alerts that old of no run at work (a long
-    # fan-out's queue is not stuck; alerts waiting out an SMTP outage are counted).
-    pending = and_(Alert.status == "pending", Alert.created_at < cutoff, outside_runs(live))
-    stuck = session.scalar(select(func.count()).where(or_(stuck_sending(cutoff), pending))) or 0
+    live = sorted(live_run_ids(session, since=cutoff))
+    # What the sweep would take: claims older than the cutoff, and pending alerts that old
+    # of no run at work (a long fan-out's queued alerts are not stuck).
+    stuck = (
+        session.scalar(
+            select(func.count()).where(
+                or_(
+                    and_(Alert.status == "sending", Alert.claimed_at < cutoff),
+                    and_(
+                        Alert.status == "pending",
+                        Alert.created_at < cutoff,
+                        or_(Alert.alert_run_id.is_(None), Alert.alert_run_id.not_in(live)),
+                    ),
+                )
+            )
+        )
+        or 0
+    )
     runs_stuck = session.scalars(
         select(AlertRun.id)
-        .where(AlertRun.status == "running", AlertRun.id.not_in(sorted(live)))
+        .where(AlertRun.status == "running", AlertRun.id.not_in(live))
         .order_by(AlertRun.id)
     ).all()
     return {

@@ -18,7 +18,6 @@ from sqlalchemy import (
     Row,
     String,
     Table,
-    and_,
     bindparam,
     case,
     exists,
@@ -255,21 +254,11 @@ def waiting_for_retry(
         .where(
             ALERTS.c.subscriber_id.in_(list(subscriber_ids)),
             ALERTS.c.status == "pending",
-            ~retry_due(now),
+            ALERTS.c.retry_at > now,
         )
         .group_by(ALERTS.c.subscriber_id)
     ).all()
     return sorted(sid for sid, _ in rows), max((at for _, at in rows), default=None)
-
-
-def stuck_sending(older_than: datetime) -> ColumnElement[bool]:
-    """Return the condition that an alert was claimed before older_than and is still 'sending'."""
-    return and_(ALERTS.c.status == "sending", ALERTS.c.claimed_at < older_than)
-
-
-def outside_runs(run_ids: Collection[int]) -> ColumnElement[bool]:
-    """Return the condition that an alert belongs to none of these runs (or to no run)."""
-    return or_(ALERTS.c.alert_run_id.is_(None), ALERTS.c.alert_run_id.not_in(sorted(run_ids)))
 
 
 def requeue_stuck(session: Session, *, older_than: datetime, max_attempts: int = 0) -> int:
@@ -278,16 +267,16 @@ def requeue_stuck(session: Session, *, older_than: datetime, max_attempts: int =
     A worker killed between claim and mark leaves them so. With max_attempts, those already
     tried that often fail instead, so a message that kills workers cannot loop for ever.
     """
-    stuck = stuck_sending(older_than)
+    stuck = (ALERTS.c.status == "sending", ALERTS.c.claimed_at < older_than)
     if max_attempts:
         session.execute(
             update(ALERTS)
-            .where(stuck, ALERTS.c.attempts >= max_attempts)
+            .where(*stuck, ALERTS.c.attempts >= max_attempts)
             .values(status="failed", last_error="stuck in sending; out of attempts")
         )
     result = session.execute(
         update(ALERTS)
-        .where(stuck)
+        .where(*stuck)
         .values(status="pending", last_error="requeued: stuck in sending")
     )
     return rows_changed(result)
@@ -302,7 +291,8 @@ def adopt_orphans(
     only then was the retry lost (Redis restarted empty). Returns the ids of the subscribers
     they belong to, ascending.
     """
-    no_live_run = outside_runs(set(live_runs) - {run_id})
+    others = sorted(set(live_runs) - {run_id})
+    no_live_run = or_(ALERTS.c.alert_run_id.is_(None), ALERTS.c.alert_run_id.not_in(others))
     not_waiting = or_(ALERTS.c.retry_at.is_(None), ALERTS.c.retry_at < older_than)
     rows = session.execute(
         update(ALERTS)

@@ -41,7 +41,7 @@ def live_run_ids(session: Session, *, since: datetime) -> set[int]:
         .distinct()
         .where(ALERTS.c.alert_run_id.in_(running), ALERTS.c.claimed_at >= since)
     ).all()
-    return {*started, *claimed}
+    return {*started, *(run_id for run_id in claimed if run_id is not None)}
 
 
 def run_figures(session: Session, run_id: int) -> dict[str, int]:

@@ -9,13 +9,17 @@ as beat_schedule.py has beat send them, and check the README's "closed within" c
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from beat_schedule import DEFAULT_SCHEDULE
 from config import load_config
-from tests.reliability.fanout import assert_within, fan_out, seed_subscribers, statuses
-from tests.reliability.scraping import GAMES, PAGES, scrape_settings, scrape_through_a_redis_restart
-from tests.support.faults import FAST_RECOVERY, record_figures
+from models import ScrapePage
+from tests.reliability.fanout import Sweeper, assert_within, fan_out, seed_subscribers, statuses
+from tests.reliability.scraping import GAMES, PAGES, count, scrape_settings
+from tests.support.faults import FAST_RECOVERY, record_figures, wait_for
+from tests.support.scrapes import run_of, scrape_run_of
 
 pytestmark = pytest.mark.defaults
 
@@ -83,10 +87,16 @@ def test_a_redis_restarted_empty_mid_scrape_closes_the_run_within_the_readmes_bo
 ):
     store.control({"games": GAMES, "faults": [{"kind": "slow", "delay": 0.05, "times": None}]})
     start_worker(**PRODUCTION, **scrape_settings(store))
-    broken = scrape_through_a_redis_restart(
-        client, broker, sweep_every=SWEEP_EVERY, close_within=SCRAPE_BOUND
-    )
-    lost, again, closed_after = broken.lost, broken.again, broken.closed_after
+    with Sweeper(client, SWEEP_EVERY):
+        first = client.send_task("scheduler.tasks.catalogue.scrape_catalogue", queue="scrape")
+        run_id = wait_for(lambda: (run := run_of(first.id)) and run.id, 60, "the run to open")
+        wait_for(lambda: count(ScrapePage.run_id == run_id) >= 20, 60, "20 pages to land")
+        began = time.monotonic()
+        broker.restart_empty()
+        lost = scrape_run_of(first.id, SCRAPE_BOUND)
+        closed_after = time.monotonic() - began
+        second = client.send_task("scheduler.tasks.catalogue.scrape_catalogue", queue="scrape")
+        again = scrape_run_of(second.id, 120)
     record_figures(
         f"defaults: Redis restarted empty mid scrape: the broken run closed {lost.status} in "
         f"{closed_after:.0f} s (SCRAPE_STALLED_AFTER {DEFAULTS.scrape_stalled_after} s, sweeps "

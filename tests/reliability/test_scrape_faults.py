@@ -7,13 +7,8 @@ import time
 import pytest
 
 from models import Game, PriceChange, ScrapePage
-from tests.reliability.scraping import (
-    GAMES,
-    PAGES,
-    count,
-    scrape_settings,
-    scrape_through_a_redis_restart,
-)
+from tests.reliability.fanout import Sweeper
+from tests.reliability.scraping import GAMES, PAGES, count, scrape_settings
 from tests.support.faults import record_figures, wait_for
 from tests.support.scrapes import run_of, scrape_run_of
 
@@ -24,8 +19,17 @@ def test_a_redis_restarted_empty_mid_scrape_closes_the_run_and_the_next_fills_th
 ):
     store.control({"games": GAMES, "faults": [{"kind": "slow", "delay": 0.05, "times": None}]})
     start_worker(**scrape_settings(store))
-    broken = scrape_through_a_redis_restart(client, broker, sweep_every=2.0, close_within=60)
-    run_id, lost, again = broken.run_id, broken.lost, broken.again
+    with Sweeper(client):
+        first = client.send_task("scheduler.tasks.catalogue.scrape_catalogue", queue="scrape")
+        run_id = wait_for(lambda: (run := run_of(first.id)) and run.id, 60, "the run to open")
+        wait_for(lambda: count(ScrapePage.run_id == run_id) >= 20, 60, "20 pages to land")
+        began = time.monotonic()
+        broker.restart_empty()
+        lost = scrape_run_of(first.id, 60)
+        closed_after = time.monotonic() - began
+        second = client.send_task("scheduler.tasks.catalogue.scrape_catalogue", queue="scrape")
+        again = scrape_run_of(second.id, 120)
+        recovered = time.monotonic() - began
     limiter_failures = count(
         ScrapePage.run_id == run_id, ScrapePage.error.like("%rate limiter unavailable%")
     )
@@ -34,7 +38,7 @@ def test_a_redis_restarted_empty_mid_scrape_closes_the_run_and_the_next_fills_th
         f"Redis restarted empty mid scrape: expected {GAMES} games / stored {games} / "
         f"duplicate history rows {history - games} / lost {GAMES - games} / pages of the "
         f"broken run {lost.pages_ok} ok, {lost.pages_failed} not / run closed in "
-        f"{broken.closed_after:.1f} s / time to recover {broken.recovered:.1f} s"
+        f"{closed_after:.1f} s / time to recover {recovered:.1f} s"
     )
 
     assert lost.status == "partial" and lost.pages_ok + lost.pages_failed == PAGES
