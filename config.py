@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parent
@@ -144,13 +144,45 @@ class Config:
         return address.rsplit("@", 1)[-1] or "localhost"
 
 
+# Query parameters that carry a secret: libpq's password and sslpassword, redis-py's password.
+SECRET_PARAMS = frozenset({"password", "sslpassword"})
+
+
 def redact_url(value: str) -> str:
-    """Return value with the password of a URL in it replaced by ***; other text as it is."""
-    scheme, sep, rest = value.partition("://")
-    userinfo, at, host = rest.rpartition("@")
-    if not sep or not at or ":" not in userinfo:
-        return value
-    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
+    """Return value for a message: a URL's password, and any secret query parameter, as ***."""
+    if value.startswith(("postgres", "sqlite")):
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(value)  # the reading create_engine makes of it
+        except (ArgumentError, ValueError):
+            url = None
+        # An unencoded @ in the password makes SQLAlchemy read part of it as the host.
+        if url is not None and "@" not in (url.host or ""):
+            secret = {key: "***" for key in url.query if key.lower() in SECRET_PARAMS}
+            return url.update_query_dict(secret).render_as_string(hide_password=True)
+    return _redact_split(value)
+
+
+def _redact_split(value: str) -> str:
+    # urllib's reading, as redis-py's and kombu's: the userinfo ends at the last @, so every
+    # character any parser could take for the password is masked.
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an unclosed [ of an IPv6 host
+        return value.split("@")[-1] if "@" in value else value
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    secret = any(key.lower() in SECRET_PARAMS for key, _ in pairs)
+    if parts.password is None and not secret:
+        return value  # shown as given: other text is not re-encoded
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = f"{parts.username or ''}:***@{netloc.rpartition('@')[2]}"
+    if secret:
+        masked = [(key, "***" if key.lower() in SECRET_PARAMS else item) for key, item in pairs]
+        parts = parts._replace(query=urlencode(masked, safe="*"))
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _fail(name: str, value: str, why: str) -> ConfigError:
@@ -203,6 +235,9 @@ def _str(env: Mapping[str, str], name: str, default: str) -> str:
 
 def normalize_database_url(raw: str, name: str = "DATABASE_URL") -> str:
     """Return a SQLAlchemy URL: Heroku's postgres:// becomes postgresql+psycopg://."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     scheme, sep, rest = raw.partition("://")
     if not sep or not rest:
         raise _fail(name, raw, "must look like sqlite:///path or postgresql://user@host/db")
@@ -213,28 +248,63 @@ def normalize_database_url(raw: str, name: str = "DATABASE_URL") -> str:
     else:
         raise _fail(name, raw, f"unsupported database {scheme!r} (use sqlite or postgresql)")
     try:
-        _ = urlsplit(url).port  # urlsplit checks the port only when asked
-    except ValueError:
-        raise _fail(name, raw, "has a bad port (a whole number from 1 to 65535)") from None
+        parsed = make_url(url)  # SQLAlchemy's reading, which the engine will use
+    except ArgumentError:
+        raise _fail(name, raw, "is not a URL SQLAlchemy can read") from None
+    except ValueError:  # int() of an empty or lettered port
+        raise _fail(name, raw, f"has a bad port ({PORT_RANGE})") from None
+    if parsed.port is not None and not 1 <= parsed.port <= 65535:
+        raise _fail(name, raw, f"has a bad port ({PORT_RANGE})")
+    if "@" in (parsed.host or ""):
+        raise _fail(name, raw, "has an @ in its password: write it as %40")
     return url
 
 
+PORT_RANGE = "a whole number from 1 to 65535"
+# Query keys kombu passes to its Connection beside the URL's own parts (a TypeError when the
+# worker starts) or that redis-py reads instead of them (db): they belong in the URL itself.
+_REDIS_URL_PARTS = ("db", "host", "hostname", "port", "userid", "virtual_host", "transport")
+
+
 def normalize_redis_url(raw: str, cert_reqs: str | None, name: str = "REDIS_URL") -> str:
-    """Return a Redis URL Celery accepts; rediss:// gets ssl_cert_reqs when it has none."""
+    """Return a Redis URL Celery, kombu and redis-py all read alike; raises ConfigError."""
+    from redis.connection import parse_url
+
     parts = urlsplit(raw)
     if parts.scheme not in {"redis", "rediss"} or not parts.hostname:
         raise _fail(name, raw, "must look like redis://host:6379/0 or rediss://...")
     try:
-        _ = parts.port  # urlsplit checks the port only when asked
+        port = parts.port  # urlsplit checks the port only when asked
     except ValueError:
-        raise _fail(name, raw, "has a bad port") from None
+        raise _fail(name, raw, f"has a bad port ({PORT_RANGE})") from None
+    if port == 0 or (port is None and parts.netloc.endswith(":")):
+        raise _fail(name, raw, f"has a bad port ({PORT_RANGE})")
     db = parts.path.lstrip("/")
     if db and not db.isdigit():
         raise _fail(name, raw, "database number after the host must be a whole number")
+    try:
+        parse_url(raw)  # redis-py's reading: the values of its query options
+    except ValueError as exc:
+        raise _fail(name, raw, str(exc).rstrip(".")) from None
     query = dict(parse_qsl(parts.query))
+    clash = next((key for key in _REDIS_URL_PARTS if key in query), None)
+    if clash is not None:
+        raise _fail(name, raw, f"has ?{clash}=: give it in the URL itself, redis://host:port/db")
+    if "password" in query or "username" in query:
+        parts = _credentials_before_host(parts, query, name, raw)
     if parts.scheme == "rediss" and "ssl_cert_reqs" not in query:
         query["ssl_cert_reqs"] = cert_reqs or "none"
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _credentials_before_host(parts: Any, query: dict[str, str], name: str, raw: str) -> Any:
+    """Move ?username= and ?password= (redis-py reads them, kombu fails) before the host."""
+    if "@" in parts.netloc:
+        raise _fail(name, raw, "has a user or password both before the host and in the query")
+    user = quote(query.pop("username", ""), safe="")
+    password = quote(query.pop("password", ""), safe="")
+    userinfo = f"{user}:{password}" if password else user
+    return parts._replace(netloc=f"{userinfo}@{parts.netloc}")
 
 
 def _choice(
@@ -246,6 +316,12 @@ def _choice(
     return value
 
 
+# The longest window a rate may have. The limiter's Redis script counts its windows in
+# microseconds: one of 10**10 days overflowed it ("value is not an integer or out of range"),
+# and no rate for a store needs more than a year (limits' year: 360 days).
+MAX_RATE_PERIOD = 366 * 86400
+
+
 def _rate_limit(value: str) -> bool:
     from limits import parse_many
 
@@ -253,7 +329,9 @@ def _rate_limit(value: str) -> bool:
         items = parse_many(value)
     except ValueError:
         return False
-    return bool(items) and all(item.amount >= 1 and item.get_expiry() >= 1 for item in items)
+    return bool(items) and all(
+        item.amount >= 1 and 1 <= item.get_expiry() <= MAX_RATE_PERIOD for item in items
+    )
 
 
 def _timezone(value: str) -> bool:
@@ -360,7 +438,8 @@ def _store(env: Mapping[str, str]) -> dict[str, Any]:
             "STORE_RATE_LIMIT",
             "1/second",
             _rate_limit,
-            "must be a rate of at least 1 per period, such as 1/second or 200/5minutes",
+            "must be a rate of at least 1 per period of at most a year, "
+            "such as 1/second or 200/5minutes",
         ),
         "store_connect_timeout": _float(env, "STORE_CONNECT_TIMEOUT", 5.0, 0.1, 120),
         "store_read_timeout": _float(env, "STORE_READ_TIMEOUT", 20.0, 0.1, 600),
@@ -383,7 +462,7 @@ def _prices(env: Mapping[str, str]) -> dict[str, Any]:
             "STORE_APPDETAILS_RATE_LIMIT",
             "200/5minutes",
             _rate_limit,
-            "must be a rate of at least 1 per period, such as 200/5minutes",
+            "must be a rate of at least 1 per period of at most a year, such as 200/5minutes",
         ),
         "store_appdetails_batch": _int(env, "STORE_APPDETAILS_BATCH", 100, 1, 1000),
         "price_refresh_requests": _int(env, "PRICE_REFRESH_REQUESTS", 80, 1, 100_000),

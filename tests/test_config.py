@@ -120,3 +120,129 @@ def test_mail_settings_with_line_breaks_are_refused(name, value):
     with pytest.raises(ConfigError) as info:
         load_config({name: value})
     assert str(info.value).startswith(name)
+
+
+SECRET = "SECRET99"
+HOSTILE_URLS = [
+    f"postgresql://u:p@{SECRET}@127.0.0.1:1/x",  # an unencoded @ in the password
+    f"postgresql://u@127.0.0.1:1/x?password={SECRET}",  # libpq takes it in the query
+    f"postgresql+psycopg://u@127.0.0.1/x?sslmode=require&sslpassword={SECRET}",
+    f"postgres://u:{SECRET}@127.0.0.1:/x",
+    f"redis://127.0.0.1:6379/9?password={SECRET}",  # redis-py takes it in the query
+    f"redis://:p@{SECRET}@127.0.0.1:6379/0",
+    f"rediss://:{SECRET}@127.0.0.1:6380/0?ssl_cert_reqs=none",
+    f"redis://u:{SECRET}@[::1/0",  # not even a URL urllib reads
+]
+
+
+@pytest.mark.parametrize("url", HOSTILE_URLS)
+def test_redact_url_hides_every_password_and_keeps_the_host(url):
+    from config import redact_url
+
+    shown = redact_url(url)
+    assert SECRET not in shown
+    assert "127.0.0.1" in shown or "::1" in shown
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"DATABASE_URL": f"postgresql://u:p@{SECRET}@127.0.0.1:1/x"},
+        {"DATABASE_URL": f"postgresql://u@127.0.0.1:x/x?password={SECRET}"},
+        {"REDIS_URL": f"redis://127.0.0.1:6379/9?password={SECRET}&db=2"},
+        {"REDIS_URL": f"redis://:{SECRET}@127.0.0.1:6379/9?password={SECRET}"},
+    ],
+    ids=["at-in-password", "db-query", "redis-query", "redis-twice"],
+)
+def test_a_refused_url_is_named_without_any_of_its_passwords(env):
+    with pytest.raises(ConfigError) as info:
+        load_config(env)
+    message = str(info.value)
+    assert message.startswith(next(iter(env)))
+    assert SECRET not in message and "127.0.0.1" in message and "\n" not in message
+
+
+def test_an_unencoded_at_sign_in_a_database_password_is_refused_with_how_to_write_it():
+    # SQLAlchemy and libpq read "SECRET@127.0.0.1" as the host: it would go into every
+    # connection error, and the database is never reached anyway.
+    with pytest.raises(ConfigError) as info:
+        load_config({"DATABASE_URL": f"postgresql://u:p@{SECRET}@127.0.0.1:1/x"})
+    assert "%40" in str(info.value)
+    cfg = load_config({"DATABASE_URL": "postgresql://u:p%40w@127.0.0.1:1/x"})
+    assert cfg.database_url == "postgresql+psycopg://u:p%40w@127.0.0.1:1/x"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"DATABASE_URL": "postgresql://u:pw@127.0.0.1:/x"},
+        {"DATABASE_URL": "postgresql://u:pw@127.0.0.1:0/x"},
+        {"DATABASE_URL": "postgresql://u:pw@127.0.0.1:65536/x"},
+        {"DATABASE_URL": "postgresql://u:pw@[::1]:/x"},
+        {"REDIS_URL": "redis://127.0.0.1:/0"},
+        {"REDIS_URL": "redis://127.0.0.1:0/0"},
+        {"REDIS_URL": "redis://127.0.0.1:65536/0"},
+    ],
+    ids=["db-empty", "db-0", "db-65536", "db-ipv6-empty", "redis-empty", "redis-0", "redis-65536"],
+)
+def test_an_empty_or_zero_port_is_refused_like_any_bad_port(env):
+    # An empty port was a ValueError traceback in every process; port 0 silently meant 5432.
+    with pytest.raises(ConfigError) as info:
+        load_config(env)
+    assert "bad port (a whole number from 1 to 65535)" in str(info.value)
+
+
+def test_ports_one_to_65535_are_accepted():
+    cfg = load_config({"DATABASE_URL": "postgresql://u@h:1/x", "REDIS_URL": "redis://h:65535/0"})
+    assert (cfg.database_url, cfg.redis_url) == (
+        "postgresql+psycopg://u@h:1/x",
+        "redis://h:65535/0",
+    )
+
+
+def test_a_password_in_a_redis_urls_query_is_moved_where_celery_and_redis_py_both_read_it():
+    # kombu passes query options to its Connection beside the password it reads before the
+    # host: ?password= made the worker and beat fail with a TypeError at start.
+    import redis
+    from celery import Celery
+
+    url = load_config({"REDIS_URL": "redis://127.0.0.1:6379/9?password=p%40ss:w&username=bob"})
+    assert url.redis_url == "redis://bob:p%40ss%3Aw@127.0.0.1:6379/9"
+    app = Celery(broker=url.redis_url, backend=url.redis_url)
+    broker = app.connection_for_write()
+    assert (broker.userid, broker.password, broker.virtual_host) == ("bob", "p@ss:w", "9")
+    assert app.backend.connparams["password"] == "p@ss:w"
+    assert app.backend.connparams["username"] == "bob"
+    read = redis.connection.parse_url(url.redis_url)
+    assert (read["username"], read["password"], read["db"]) == ("bob", "p@ss:w", 9)
+
+
+@pytest.mark.parametrize("key", ["db", "port", "host", "hostname", "userid", "virtual_host"])
+def test_a_redis_query_option_celery_and_redis_py_read_differently_is_refused(key):
+    with pytest.raises(ConfigError) as info:
+        load_config({"REDIS_URL": f"redis://127.0.0.1:6379/9?{key}=3"})
+    assert f"?{key}=" in str(info.value)
+
+
+def test_a_redis_query_option_redis_py_cannot_read_is_one_line():
+    with pytest.raises(ConfigError) as info:
+        load_config({"REDIS_URL": "redis://127.0.0.1:6379/9?socket_timeout=soon"})
+    assert str(info.value).startswith("REDIS_URL=") and "socket_timeout" in str(info.value)
+
+
+@pytest.mark.parametrize("rate", ["5/1000000000000days", "1/2years", "1/367days"])
+def test_a_rate_whose_period_is_over_a_year_is_refused(rate):
+    # 5/10**12 days passed the check, then every scrape failed in the limiter's Redis script.
+    for name in ("STORE_RATE_LIMIT", "STORE_APPDETAILS_RATE_LIMIT"):
+        with pytest.raises(ConfigError) as info:
+            load_config({name: rate})
+        assert str(info.value).startswith(f"{name}={rate!r}: ") and "a year" in str(info.value)
+
+
+def test_the_longest_rate_the_check_accepts_works_in_the_limiters_redis_script(redis_url):
+    from scheduler.catalogue.limiter import SharedRateLimit
+
+    for rate in ("1/366days", "2/year", "100000000000000000000/second"):
+        cfg = load_config({"STORE_RATE_LIMIT": rate})
+        limit = SharedRateLimit(cfg.store_rate_limit, redis_url, key=f"config-probe-{rate}")
+        limit.acquire().done()  # a window too long for the script raised ResponseError here

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from config import Config
+from config import Config, redact_url
 from scheduler.cli.output import CLIError
 
 
@@ -37,7 +37,7 @@ def send_task(name: str, *args: Any, **options: Any) -> Any:
     from scheduler.app import celery as app
 
     config = cli_config()
-    where = redact(config.redis_url)
+    where = redact_url(config.redis_url)
     try:  # ask first: Celery's own reconnect loop logs and raises with a traceback
         redis.Redis.from_url(config.redis_url, socket_connect_timeout=3).ping()
     except redis.RedisError as exc:
@@ -52,14 +52,3 @@ def send_task(name: str, *args: Any, **options: Any) -> Any:
         )
     except (OperationalError, redis.RedisError, RuntimeError) as exc:
         raise CLIError(f"cannot reach Redis at {where}: {exc}") from None
-
-
-def redact(url: str) -> str:
-    """Return url with any password replaced by ***."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return parts._replace(netloc=netloc).geturl()
-    return url

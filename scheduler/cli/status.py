@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from config import Config
+from config import Config, redact_url
 from scheduler.cli.output import CLIError, print_json
 
 
@@ -26,7 +26,7 @@ def gather() -> dict[str, Any]:
     from scheduler.app import celery as app
     from scheduler.beat.lock import LOCK_KEY
     from scheduler.catalogue.refresh import freshness
-    from scheduler.cli.services import open_database, redact
+    from scheduler.cli.services import open_database
     from scheduler.health import broker_health, database_health, problems, schedule_health
 
     config = open_database()
@@ -34,7 +34,7 @@ def gather() -> dict[str, Any]:
     try:
         report: dict[str, Any] = broker_health(client, LOCK_KEY)
     except redis.RedisError as exc:
-        raise CLIError(f"cannot reach Redis at {redact(config.redis_url)}: {exc}") from None
+        raise CLIError(f"cannot reach Redis at {redact_url(config.redis_url)}: {exc}") from None
     replies = app.control.ping(timeout=1.0) or []
     report["workers"] = sorted(name for reply in replies for name in reply)
     with Session() as session:
