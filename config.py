@@ -359,7 +359,22 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     fields: dict[str, Any] = {}
     for reader in (_services, _store, _prices, _web, _mail, _alerts, _beat):
         fields.update(reader(env))
+    _check_flower_auth(env)
     return Config(**fields)
+
+
+def _check_flower_auth(env: Mapping[str, str]) -> None:
+    """FLOWER_BASIC_AUTH (Flower reads it): raise ConfigError unless each pair is user:password."""
+    raw = env.get("FLOWER_BASIC_AUTH", "")
+    # Flower splits it on commas and lets in whoever sends one pair exactly: "admin:" would
+    # take an empty password. The value is not shown, as it holds passwords.
+    for pair in raw.split(",") if raw else []:
+        user, colon, password = pair.partition(":")
+        if not (colon and user.strip() and password.strip()):
+            raise ConfigError(
+                "FLOWER_BASIC_AUTH: must be user:password (pairs joined by commas), "
+                "with neither the user nor the password empty"
+            )
 
 
 def _services(env: Mapping[str, str]) -> dict[str, Any]:

@@ -246,3 +246,18 @@ def test_the_longest_rate_the_check_accepts_works_in_the_limiters_redis_script(r
         cfg = load_config({"STORE_RATE_LIMIT": rate})
         limit = SharedRateLimit(cfg.store_rate_limit, redis_url, key=f"config-probe-{rate}")
         limit.acquire().done()  # a window too long for the script raised ResponseError here
+
+
+@pytest.mark.parametrize("value", ["admin:", ":", "admin", ":pw", " : ", "admin:pw,bob:"])
+def test_flower_basic_auth_with_an_empty_user_or_password_is_refused(value):
+    # Flower started with "admin:" and let anyone in who sent an empty password.
+    with pytest.raises(ConfigError) as info:
+        load_config({"FLOWER_BASIC_AUTH": value})
+    assert str(info.value).startswith("FLOWER_BASIC_AUTH: must be user:password")
+
+
+def test_flower_basic_auth_pairs_are_accepted_and_a_refused_one_is_never_shown():
+    load_config({"FLOWER_BASIC_AUTH": "admin:s3cret,ops:an0ther"})
+    with pytest.raises(ConfigError) as info:
+        load_config({"FLOWER_BASIC_AUTH": "admin:s3cret,ops:"})
+    assert "s3cret" not in str(info.value)

@@ -28,6 +28,7 @@ BAD_SETTINGS = {
     "page-size": {"STORE_PAGE_SIZE": "lots"},
     "timezone": {"TIMEZONE": "Mars/Olympus"},
     "mail-port": {"MAIL_PORT": "99999999999999999999999"},
+    "flower-auth": {"FLOWER_BASIC_AUTH": f"admin:{SECRET},ops:"},
 }
 # The six entry points a deploy or an admin runs, and one more scout command.
 PROCESSES = {

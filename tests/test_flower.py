@@ -68,3 +68,17 @@ def test_flower_reads_the_worker_and_its_tasks_behind_basic_auth() -> None:
     finally:
         flower.stop()
         worker.stop()
+
+
+@pytest.mark.parametrize("auth", ["admin:", ":", "admin:flower-s3cret,ops:"])
+def test_flower_refuses_an_empty_user_or_password_in_one_line(auth: str) -> None:
+    # Flower started with "admin:" and let in anyone who sent an empty password.
+    env = flower_env(FLOWER_BASIC_AUTH=auth)
+    done = subprocess.run(
+        ["sh", "-c", readme_flower_command()], env=env, capture_output=True, text=True, timeout=60
+    )
+    output = (done.stdout + done.stderr).strip()
+    assert done.returncode != 0, output
+    assert len(output.splitlines()) == 1 and "Traceback" not in output, output
+    assert "FLOWER_BASIC_AUTH" in output and "user:password" in output
+    assert "flower-s3cret" not in output
