@@ -6,6 +6,7 @@ Every parser raises a WatchError subclass whose str() is one line for the user.
 from __future__ import annotations
 
 import re
+import unicodedata
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
@@ -77,23 +78,96 @@ def parse_rule(
     return "new_low", None, None
 
 
-_PRICE = re.compile(r"(\d{1,9})(?:[.,](\d{1,2}))?")
-_SYMBOLS = "$€£¥₩₽₹ "
+# How the store writes each currency (Steam's own marks: "CDN$ 19.99", "19,99€", "659 pуб.",
+# "R$ 19,99"), plus the common sign where Steam writes another, so a price copied from a store
+# page, or typed as usual, reads as the amount it says. A mark several currencies share ("$",
+# "¥") is taken in each of them. Keys are ISO 4217 codes.
+STORE_MARKS: dict[str, tuple[str, ...]] = {
+    "USD": ("$", "US$"),
+    "EUR": ("€",),
+    "GBP": ("£",),
+    "CHF": ("CHF", "Fr."),
+    "RUB": ("₽", "pуб.", "руб."),  # Steam writes pуб. with a Latin p
+    "PLN": ("zł",),
+    "BRL": ("R$",),
+    "JPY": ("¥", "円"),
+    "CNY": ("¥", "元"),
+    "NOK": ("kr",),
+    "IDR": ("Rp",),
+    "MYR": ("RM",),
+    "PHP": ("₱", "P"),
+    "SGD": ("$", "S$"),
+    "THB": ("฿",),
+    "VND": ("₫",),
+    "KRW": ("₩",),
+    "TRY": ("₺", "TL"),
+    "UAH": ("₴",),
+    "MXN": ("$", "Mex$"),
+    "CAD": ("$", "CDN$", "CA$", "C$"),
+    "AUD": ("$", "A$", "AU$"),
+    "NZD": ("$", "NZ$"),
+    "INR": ("₹",),
+    "CLP": ("$", "CLP$"),
+    "PEN": ("S/.", "S/"),
+    "COP": ("$", "COL$"),
+    "ZAR": ("R",),
+    "HKD": ("$", "HK$"),
+    "TWD": ("$", "NT$"),
+    "SAR": ("SR",),
+    "ILS": ("₪",),
+    "KZT": ("₸",),
+    "KWD": ("KD",),
+    "QAR": ("QR",),
+    "CRC": ("₡",),
+    "UYU": ("$U",),
+}
+_ANY_MARK = {mark.casefold() for marks in STORE_MARKS.values() for mark in marks}
+# A price as typed: a mark, an amount in ASCII digits, a mark; either mark may be empty.
+_PRICE_TEXT = re.compile(r"(?P<before>[^0-9]*?)(?P<amount>[0-9][0-9.,]*)(?P<after>[^0-9]*)")
+_AMOUNT = re.compile(r"([0-9]{1,9})(?:[.,]([0-9]{1,2}))?")
+_MINUS = ("-", "\u2212")
 
 
 def parse_price(text: str, currency: str) -> int:
-    """Return a positive amount in major units ("19.99", "19,99", "$19.99") as cents."""
-    raw = text.strip()
+    """Return a positive amount in major units ("19.99", "19,99", "$19.99") as cents.
+
+    Raises WatchError, one line, for anything else: a currency mark or code that is not the
+    store's currency ("€5" in a USD store), a sign, more than two decimals.
+    """
     code = currency.upper()
-    if raw.upper().startswith(code) or raw.upper().endswith(code):
-        raw = raw[3:] if raw.upper().startswith(code) else raw[:-3]
-    raw = raw.strip(_SYMBOLS)
-    if raw.startswith("-"):
-        raise WatchError(f"the price must be above zero, not {text.strip()!r}")
-    match = _PRICE.fullmatch(raw)
+    match = _PRICE_TEXT.fullmatch(text.strip())
     if match is None:
-        raise WatchError(f"not a price {text.strip()!r}: give an amount in {code} like 19.99")
-    cents = int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
+        raise WatchError(f"not a price {_shown(text)}: give an amount in {code} like 19.99")
+    for mark in (match["before"], match["after"]):
+        _check_mark(mark, code, text)
+    if any(minus in match["before"] + match["after"] for minus in _MINUS):
+        raise WatchError(f"the price must be above zero, not {_shown(text)}")
+    amount = _AMOUNT.fullmatch(match["amount"])
+    if amount is None:
+        raise WatchError(f"not a price {_shown(text)}: give an amount in {code} like 19.99")
+    cents = int(amount.group(1)) * 100 + int((amount.group(2) or "0").ljust(2, "0"))
     if cents == 0:
         raise WatchError("the price must be above zero (a target of 0 would only match free games)")
     return cents
+
+
+def _check_mark(mark: str, code: str, text: str) -> None:
+    """Raise WatchError unless mark (beside the amount) is nothing or the store currency's."""
+    mark = mark.strip().strip("".join(_MINUS)).strip().casefold()
+    if not mark or mark == code.casefold():
+        return
+    if mark in {own.casefold() for own in STORE_MARKS.get(code, ())}:
+        return
+    foreign = mark in _ANY_MARK or (len(mark) == 3 and mark.isascii() and mark.isalpha())
+    if foreign or any(unicodedata.category(char) == "Sc" for char in mark):
+        raise WatchError(
+            f"{_shown(text)} is not in {code}, the store's currency: give an amount in {code} "
+            "like 19.99"
+        )
+    raise WatchError(f"not a price {_shown(text)}: give an amount in {code} like 19.99")
+
+
+def _shown(text: str) -> str:
+    """Return text quoted for a one-line message, cut when long."""
+    text = text.strip()
+    return repr(text) if len(text) <= 40 else f"{text[:40]!r}..."

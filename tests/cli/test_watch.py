@@ -222,6 +222,61 @@ def test_parse_price_rejects_anything_else_with_one_line(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "text", ["€5", "5€", "£5", "¥500", "EUR 5", "5 eur", "R$ 5", "CDN$ 5", "₿5", "-€5", "5 GBP"]
+)
+def test_parse_price_refuses_another_currency_than_the_stores(text: str) -> None:
+    # "€5" on a USD store was stored as 5.00 USD, while "EUR 5" was refused.
+    with pytest.raises(WatchError) as error:
+        parse_price(text, "USD")
+    assert str(error.value) == (
+        f"{text!r} is not in USD, the store's currency: give an amount in USD like 19.99"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "cents"),
+    [
+        ("US$ 5", "USD", 500),
+        ("5€", "EUR", 500),
+        ("€ 5,99", "eur", 599),
+        ("5 EUR", "EUR", 500),
+        ("£5", "GBP", 500),
+        ("¥500", "JPY", 50000),
+        ("¥ 79", "CNY", 7900),
+        ("CDN$ 19.99", "CAD", 1999),
+        ("$19.99", "CAD", 1999),
+        ("659 pуб.", "RUB", 65900),
+        ("R$ 19,99", "BRL", 1999),
+        ("79,99zł", "PLN", 7999),
+        ("S/.49.99", "PEN", 4999),
+        ("₩ 21500", "KRW", 2150000),
+    ],
+)
+def test_parse_price_takes_the_marks_the_store_writes_for_its_own_currency(
+    text: str, currency: str, cents: int
+) -> None:
+    assert parse_price(text, currency) == cents
+
+
+def test_parse_price_refuses_the_dollar_sign_on_a_store_in_euros() -> None:
+    with pytest.raises(WatchError) as error:
+        parse_price("$5", "EUR")
+    assert "is not in EUR" in str(error.value)
+
+
+def test_watch_add_below_a_price_in_another_currency_is_one_line_and_stores_nothing(
+    catalogue: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scout(capsys, "subscribe", ANN)
+    status, out, err = scout(capsys, "watch", "add", ANN, "App_440", "--below", "€5")
+    assert (status, out) == (1, "")
+    assert err == (
+        "scout: error: '€5' is not in USD, the store's currency: give an amount in USD like 19.99\n"
+    )
+    assert counts() == (1, 0, 0)
+
+
+@pytest.mark.parametrize(
     ("text", "key"),
     [
         ("App_440", ("app", 440)),
