@@ -144,7 +144,10 @@ def configure_celery(app: Celery[Any], config: Config) -> None:
         worker_enable_soft_shutdown_on_idle=True,
         worker_hijack_root_logger=True,
         task_default_queue="celery",
+        # An exact name wins over a pattern: the stalled-scrapes sweep runs on `celery` with
+        # the other sweeps (README, "Scaling out"), not behind a long scrape's pages.
         task_routes={
+            "scheduler.tasks.catalogue.close_stalled_scrapes": {"queue": "celery"},
             "scheduler.tasks.catalogue.*": {"queue": "scrape"},
             "scheduler.tasks.alerts.send_*": {"queue": "mail"},
         },
