@@ -51,19 +51,31 @@ def print_json(data: Any) -> None:
     sys.stdout.write(_UNSAFE_IN_JSON.sub(_json_escape, text) + "\n")
 
 
-def _cell(value: Any) -> str:
+# The widest a cell of a table gets: one 500-character title padded every row of `scout games`
+# to 564 columns. The last column pads no other, so it may hold more (an alert's error); --json
+# has every value whole.
+MAX_CELL = 60
+MAX_LAST_CELL = 200
+
+
+def _cell(value: Any, width: int) -> str:
     if value is None:
         return "-"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
-    return terminal_safe(str(value))
+    text = terminal_safe(str(value))
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def print_table(
     rows: Iterable[Mapping[str, Any]], columns: Sequence[str], empty: str = "nothing to show"
 ) -> None:
-    """Write rows as a table with one header line; prints `empty` when there are none."""
-    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    """Write rows as a table with one header line, long cells cut with an ellipsis.
+
+    Prints `empty` when there are no rows.
+    """
+    limits = [MAX_CELL] * (len(columns) - 1) + [MAX_LAST_CELL]
+    cells = [[_cell(row.get(c), n) for c, n in zip(columns, limits, strict=True)] for row in rows]
     if not cells:
         print(empty)
         return

@@ -182,3 +182,18 @@ def test_a_scrape_of_an_empty_catalogue_closes_its_run_ok_with_zero_rows(
     with Session() as session:
         assert session.scalar(select(func.count()).select_from(Game)) == 0
     assert small_pages.request_count == 1
+
+
+def test_a_long_title_is_cut_with_an_ellipsis_and_widens_no_other_row(db, capsys):
+    # One 500-character title padded every row of `scout games` to 564 columns.
+    long_title = ("The Very Long Edition " * 23)[:500]  # the longest the games table holds
+    with Session.begin() as session:
+        add_game(session, 440, 1999, title=long_title)
+        add_game(session, 441, 999, title="Short")
+    assert main(["games"]) == 0
+    header, short_row, long_row = capsys.readouterr().out.splitlines()  # by title
+    assert max(len(header), len(long_row), len(short_row)) < 140
+    assert "The Very Long Edition The Very" in long_row and "…" in long_row
+    assert long_row.index("19.99 USD") == short_row.index("9.99 USD") == header.index("PRICE")
+    assert main(["games", "--json"]) == 0
+    assert long_title in {game["title"] for game in json.loads(capsys.readouterr().out)}

@@ -63,6 +63,24 @@ def test_watch_add_list_and_remove_round_trip(
     assert counts() == (1, 1, 0)
 
 
+def test_watch_list_cuts_a_long_title_so_every_row_stays_readable(
+    catalogue: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    long_title = ("Orange " * 80)[:500]
+    with Session.begin() as session:
+        add_game(session, 620, 999, title=long_title)
+    scout(capsys, "subscribe", ANN)
+    scout(capsys, "watch", "add", ANN, "App_620", "--new-low")
+    scout(capsys, "watch", "add", ANN, "App_440", "--below", "5")
+    status, out, _ = scout(capsys, "watch", "list")
+    assert status == 0
+    lines = out.splitlines()
+    assert len(lines) == 3 and max(len(line) for line in lines) < 200, out
+    assert any("Orange Orange" in line and "…" in line for line in lines)
+    watches = json.loads(scout(capsys, "watch", "list", "--json")[1])
+    assert long_title.strip() in {w["title"].strip() for w in watches}
+
+
 def test_watch_list_and_alerts_print_json_that_parses(
     catalogue: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
