@@ -52,7 +52,8 @@ def put_on_sale(store_url: str) -> bool:
 
 def tell_story(store_url: str) -> bool:
     """Run the demo's steps in order; return False at the first that failed."""
-    if not scout("scrape", "--wait"):
+    # The worker starts beside this process: on a busy machine it may take a while to take it.
+    if not scout("scrape", "--wait", "--timeout", "240"):
         return False
     for email in dict.fromkeys(address for address, _, _ in DEMO_WATCHES):
         if not scout("subscribe", email):

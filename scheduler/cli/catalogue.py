@@ -13,7 +13,10 @@ from scheduler.cli.arguments import MAX_LIMIT, int_between
 from scheduler.cli.output import CLIError, format_price, print_json, print_table, terminal_safe
 
 POLL_SECONDS = 0.5
-NO_WORKER_HINT_AFTER = 15.0
+START_TIMEOUT = 60.0
+# A run no page landed in for SCRAPE_STALLED_AFTER is closed by the sweep, which beat sends
+# every minute; this much later, the waiting ends even when beat is down too.
+SWEEP_SLACK = 120.0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,6 +24,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     scrape = subparsers.add_parser("scrape", help="queue a scrape of the store catalogue now")
     scrape.add_argument(
         "--wait", action="store_true", help="show progress and the run's figures when it ends"
+    )
+    scrape.add_argument(
+        "--timeout",
+        type=int_between(1, 86400),
+        default=int(START_TIMEOUT),
+        metavar="SECONDS",
+        help="with --wait, give up when no worker has started the scrape within SECONDS (60)",
     )
     scrape.set_defaults(func=cmd_scrape)
     games = subparsers.add_parser("games", help="list games and their current prices")
@@ -40,47 +50,67 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_scrape(args: argparse.Namespace) -> int:
     """Queue scrape_catalogue; with --wait, follow the run until it ends."""
-    from scheduler.cli.services import send_task
+    from scheduler.cli.services import cli_config, send_task
 
     result = send_task("scheduler.tasks.catalogue.scrape_catalogue")
     print(f"scrape queued (task {result.id})")
     if not args.wait:
         return 0
-    figures = _wait_for_run(result)
+    stalled_after = cli_config().scrape_stalled_after + SWEEP_SLACK
+    figures = wait_for_run(result, start_timeout=args.timeout, stalled_after=stalled_after)
     _print_figures(figures)
     return 0 if figures.get("status") == "ok" else 1
 
 
-def _wait_for_run(result: Any) -> dict[str, Any]:
+def _run_state(task_id: str) -> tuple[dict[str, Any] | None, int]:
+    """Return the figures of the task's scrape run (None before it opens) and its pages done."""
     from models import ScrapePage, ScrapeRun, Session
     from scheduler.catalogue.runs import run_figures
 
-    waited = 0.0
+    with Session() as session:
+        run = session.scalars(select(ScrapeRun).where(ScrapeRun.task_id == task_id)).first()
+        if run is None:
+            return None, 0
+        done = session.scalar(select(func.count()).where(ScrapePage.run_id == run.id))
+        return run_figures(run), done or 0
+
+
+def wait_for_run(result: Any, *, start_timeout: float, stalled_after: float) -> dict[str, Any]:
+    """Return the task's run figures once it ends; raises CLIError if it never starts or stalls."""
+    progress, since = (False, 0), time.monotonic()
     while True:
-        with Session() as session:
-            run = session.scalars(select(ScrapeRun).where(ScrapeRun.task_id == result.id)).first()
-            if run is not None:
-                done = session.scalar(select(func.count()).where(ScrapePage.run_id == run.id))
-                _progress(done or 0, run.pages_total)
-                if run.status != "running":
-                    sys.stderr.write("\n")
-                    return run_figures(run)
-        if run is None and result.ready():
-            outcome = result.result
-            if isinstance(outcome, dict) and outcome.get("skipped"):
-                raise CLIError(f"scrape skipped: {outcome['skipped']}")
-            raise CLIError(f"scrape task ended without a run: {outcome!r}")
-        if (
-            run is None
-            and waited >= NO_WORKER_HINT_AFTER
-            and waited < NO_WORKER_HINT_AFTER + POLL_SECONDS
-        ):
-            print(
-                "no worker has started the scrape yet; is the worker process running?",
-                file=sys.stderr,
+        figures, done = _run_state(result.id)
+        if figures is not None:
+            _progress(done, int(figures["pages_total"] or 0))
+            if figures["status"] != "running":
+                sys.stderr.write("\n")
+                return figures
+        if (figures is not None, done) != progress:
+            progress, since = (figures is not None, done), time.monotonic()
+        waited = time.monotonic() - since
+        if figures is None:
+            _check_started(result, waited, start_timeout)
+        elif waited >= stalled_after:
+            raise CLIError(
+                f"gave up after {stalled_after:g}s without a page landing: run {figures['run_id']} "
+                "looks stalled (is the worker running? the sweep closes it)"
             )
         time.sleep(POLL_SECONDS)
-        waited += POLL_SECONDS
+
+
+def _check_started(result: Any, waited: float, timeout: float) -> None:
+    """Raise CLIError when the task ended without a run, or no worker took it in time."""
+    if result.ready():
+        outcome = result.result
+        if isinstance(outcome, dict) and outcome.get("skipped"):
+            raise CLIError(f"scrape skipped: {outcome['skipped']}")
+        raise CLIError(f"scrape task ended without a run: {outcome!r}")
+    if waited >= timeout:
+        # Not revoked: a worker that starts later still runs it, once.
+        raise CLIError(
+            f"gave up after {timeout:g}s: no worker has started the scrape, which stays queued "
+            f"(task {result.id}): is the worker process running?"
+        )
 
 
 def _progress(done: int, total: int) -> None:

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from config import PROJECT_ROOT
-from models import Game, Session
+from models import Game, Session, utcnow
 from scheduler.cli import main
 from tests.support.catalogue import add_game
 
@@ -197,3 +197,52 @@ def test_a_long_title_is_cut_with_an_ellipsis_and_widens_no_other_row(db, capsys
     assert long_row.index("19.99 USD") == short_row.index("9.99 USD") == header.index("PRICE")
     assert main(["games", "--json"]) == 0
     assert long_title in {game["title"] for game in json.loads(capsys.readouterr().out)}
+
+
+def test_scrape_wait_with_no_worker_gives_up_in_one_line_and_leaves_the_task_queued(
+    sqlite_url: str,
+) -> None:
+    # It waited for ever. A Redis db of its own: no worker of this test run listens there.
+    import re
+
+    import redis
+
+    from tests.support import services
+
+    with services.private_redis_db() as redis_url:
+        result = subprocess.run(
+            [SCOUT, "scrape", "--wait"],  # the README's command, its default bound
+            env={**os.environ, "REDIS_URL": redis_url, "DATABASE_URL": sqlite_url},
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        queued = redis.Redis.from_url(redis_url).lrange("scrape", 0, -1)
+    assert result.returncode == 1, result.stderr
+    task = re.fullmatch(r"scrape queued \(task (\S+)\)\n", result.stdout)
+    assert task is not None, result.stdout
+    error = result.stderr.strip().rsplit("\r", 1)[-1]  # after the progress line, if any
+    assert error == (
+        "scout: error: gave up after 60s: no worker has started the scrape, which stays queued "
+        f"(task {task[1]}): is the worker process running?"
+    )
+    assert [json.loads(message)["headers"]["id"] for message in queued] == [task[1]]
+
+
+def test_scrape_wait_gives_up_on_a_run_no_page_lands_in(db: str) -> None:
+    # A run opened by a worker that died, with beat down too: nothing would ever close it.
+    from types import SimpleNamespace
+
+    from scheduler.catalogue.runs import start_run
+    from scheduler.cli.catalogue import wait_for_run
+    from scheduler.cli.output import CLIError
+
+    with Session.begin() as session:
+        run_id = start_run(session, task_id="lost-task", now=utcnow()).id
+    with pytest.raises(CLIError) as error:
+        wait_for_run(SimpleNamespace(id="lost-task"), start_timeout=60, stalled_after=1)
+    assert str(error.value) == (
+        f"gave up after 1s without a page landing: run {run_id} looks stalled "
+        "(is the worker running? the sweep closes it)"
+    )
