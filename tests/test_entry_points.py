@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +46,17 @@ PROCESSES = {
 }
 
 
+def stop(process: subprocess.Popen, sig: int) -> None:
+    """Signal the process's group (gunicorn's workers too) and reap it; SIGKILL if it lingers."""
+    if process.poll() is None:
+        os.killpg(process.pid, sig)
+        try:
+            process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+
+
 @pytest.mark.parametrize("setting", BAD_SETTINGS.values(), ids=BAD_SETTINGS.keys())
 def test_a_bad_setting_stops_every_process_with_one_line_and_no_secret(setting, tmp_path):
     # The processes run side by side: one at a time, this matrix took three minutes.
@@ -56,13 +68,18 @@ def test_a_bad_setting_stops_every_process_with_one_line_and_no_secret(setting, 
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,
         )
         for name, args in PROCESSES.items()
     }
-    for name, process in running.items():
-        output = process.communicate(timeout=120)[0].strip()
+    try:
+        outputs = {name: p.communicate(timeout=120)[0].strip() for name, p in running.items()}
+    finally:  # a process that took the setting runs on: it must not outlive the test
+        for process in running.values():
+            stop(process, signal.SIGKILL)
+    for name, output in outputs.items():
         shown = f"{name}: {output[-2000:]}"
-        assert process.returncode != 0, shown
+        assert running[name].returncode != 0, shown
         assert "Traceback" not in output, shown
         assert SECRET not in output, shown
         assert len(output.splitlines()) == 1, shown
@@ -71,8 +88,6 @@ def test_a_bad_setting_stops_every_process_with_one_line_and_no_secret(setting, 
 
 def run_worker_briefly(log_level: str, tmp_path: Path, seconds: float = 6) -> str:
     """Run the Procfile's kind of worker for a few seconds with LOG_LEVEL; return its output."""
-    import signal
-
     log = tmp_path / f"worker-{log_level}.log"
     with log.open("w") as out:
         worker = subprocess.Popen(
@@ -111,8 +126,6 @@ def outputs_once_tried(
     setting: dict[str, str], tried: dict[str, str], tmp_path: Path
 ) -> dict[str, str]:
     """Run the six entry points side by side with setting; return what each printed."""
-    import signal
-
     from tests.support.processes import wait_until
 
     env = {**os.environ, **setting, "PYTHONUNBUFFERED": "1"}
@@ -121,7 +134,12 @@ def outputs_once_tried(
     for name, log in logs.items():
         with log.open("w") as out:
             running[name] = subprocess.Popen(
-                PROCESSES[name], env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT
+                PROCESSES[name],
+                env=env,
+                cwd=tmp_path,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
     try:
         for name, process in running.items():
@@ -131,9 +149,7 @@ def outputs_once_tried(
                 process.wait(timeout=90)
     finally:
         for process in running.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                process.wait(timeout=30)
+            stop(process, signal.SIGTERM)
     return {name: log.read_text() for name, log in logs.items()}
 
 
