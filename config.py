@@ -261,15 +261,14 @@ def normalize_database_url(raw: str, name: str = "DATABASE_URL") -> str:
 
 
 PORT_RANGE = "a whole number from 1 to 65535"
-# Query keys kombu passes to its Connection beside the URL's own parts (a TypeError when the
-# worker starts) or that redis-py reads instead of them (db): they belong in the URL itself.
-_REDIS_URL_PARTS = ("db", "host", "hostname", "port", "userid", "virtual_host", "transport")
+# The query options Celery's broker (kombu) and result backend and redis-py all take alike:
+# kombu fails on any other with a TypeError at start (even on ?password=, which redis-py reads),
+# and Celery's backend refuses these on redis://. ?username= and ?password= go before the host.
+_REDIS_QUERY = ("ssl_cert_reqs", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile")
 
 
 def normalize_redis_url(raw: str, cert_reqs: str | None, name: str = "REDIS_URL") -> str:
     """Return a Redis URL Celery, kombu and redis-py all read alike; raises ConfigError."""
-    from redis.connection import parse_url
-
     parts = urlsplit(raw)
     if parts.scheme not in {"redis", "rediss"} or not parts.hostname:
         raise _fail(name, raw, "must look like redis://host:6379/0 or rediss://...")
@@ -282,14 +281,12 @@ def normalize_redis_url(raw: str, cert_reqs: str | None, name: str = "REDIS_URL"
     db = parts.path.lstrip("/")
     if db and not db.isdigit():
         raise _fail(name, raw, "database number after the host must be a whole number")
-    try:
-        parse_url(raw)  # redis-py's reading: the values of its query options
-    except ValueError as exc:
-        raise _fail(name, raw, str(exc).rstrip(".")) from None
     query = dict(parse_qsl(parts.query))
-    clash = next((key for key in _REDIS_URL_PARTS if key in query), None)
-    if clash is not None:
-        raise _fail(name, raw, f"has ?{clash}=: give it in the URL itself, redis://host:port/db")
+    allowed = _REDIS_QUERY if parts.scheme == "rediss" else ()
+    extra = next((key for key in query if key not in {*allowed, "username", "password"}), None)
+    if extra is not None:
+        only = f"only {', '.join(_REDIS_QUERY)} with rediss://"
+        raise _fail(name, raw, f"has ?{extra}=, which Celery cannot take ({only})")
     if "password" in query or "username" in query:
         parts = _credentials_before_host(parts, query, name, raw)
     if parts.scheme == "rediss" and "ssl_cert_reqs" not in query:
@@ -367,14 +364,16 @@ def _check_flower_auth(env: Mapping[str, str]) -> None:
     """FLOWER_BASIC_AUTH (Flower reads it): raise ConfigError unless each pair is user:password."""
     raw = env.get("FLOWER_BASIC_AUTH", "")
     # Flower splits it on commas and lets in whoever sends one pair exactly: "admin:" would
-    # take an empty password. The value is not shown, as it holds passwords.
-    for pair in raw.split(",") if raw else []:
-        user, colon, password = pair.partition(":")
-        if not (colon and user.strip() and password.strip()):
-            raise ConfigError(
-                "FLOWER_BASIC_AUTH: must be user:password (pairs joined by commas), "
-                "with neither the user nor the password empty"
-            )
+    # take an empty password. The error shows the users, every password as ***.
+    pairs = [pair.partition(":") for pair in raw.split(",")] if raw else []
+    if all(colon and user.strip() and password.strip() for user, colon, password in pairs):
+        return
+    shown = ",".join(user + colon + ("***" if password else "") for user, colon, password in pairs)
+    raise _fail(
+        "FLOWER_BASIC_AUTH",
+        shown,
+        "must be user:password (pairs joined by commas), neither the user nor the password empty",
+    )
 
 
 def _services(env: Mapping[str, str]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ BAD_SETTINGS = {
     # An unencoded @: SQLAlchemy and libpq took "dbpass999@127.0.0.1" for the host.
     "db-at-in-password": {"DATABASE_URL": f"postgresql://u:p@{SECRET}@127.0.0.1:1/x"},
     "redis-port": {"REDIS_URL": f"redis://:{SECRET}@redis.example.com:port/0"},
-    "redis-query": {"REDIS_URL": f"redis://127.0.0.1:6379/9?password={SECRET}&db=3"},
+    "redis-query": {"REDIS_URL": f"redis://127.0.0.1:6379/9?password={SECRET}&socket_timeout=5"},
     "rate": {"STORE_RATE_LIMIT": "0/second"},
     "rate-overflow": {"STORE_RATE_LIMIT": "5/1000000000000days"},
     "page-size": {"STORE_PAGE_SIZE": "lots"},
