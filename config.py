@@ -233,6 +233,9 @@ def _str(env: Mapping[str, str], name: str, default: str) -> str:
     return env.get(name, "").strip() or default
 
 
+PORT_RANGE = "a whole number from 1 to 65535"
+
+
 def normalize_database_url(raw: str, name: str = "DATABASE_URL") -> str:
     """Return a SQLAlchemy URL: Heroku's postgres:// becomes postgresql+psycopg://."""
     from sqlalchemy.engine import make_url
@@ -260,7 +263,6 @@ def normalize_database_url(raw: str, name: str = "DATABASE_URL") -> str:
     return url
 
 
-PORT_RANGE = "a whole number from 1 to 65535"
 # The query options Celery's broker (kombu) and result backend and redis-py all take alike:
 # kombu fails on any other with a TypeError at start (even on ?password=, which redis-py reads),
 # and Celery's backend refuses these on redis://. ?username= and ?password= go before the host.
@@ -284,9 +286,11 @@ def normalize_redis_url(raw: str, cert_reqs: str | None, name: str = "REDIS_URL"
     query = dict(parse_qsl(parts.query))
     allowed = _REDIS_QUERY if parts.scheme == "rediss" else ()
     extra = next((key for key in query if key not in {*allowed, "username", "password"}), None)
-    if extra is not None:
+    if extra is not None:  # its value is not shown: it may be a token
+        masked = urlencode({key: "***" for key in query}, safe="*")
+        shown = urlunsplit(parts._replace(query=masked))
         only = f"only {', '.join(_REDIS_QUERY)} with rediss://"
-        raise _fail(name, raw, f"has ?{extra}=, which Celery cannot take ({only})")
+        raise _fail(name, shown, f"has ?{extra}=, which Celery cannot take ({only})")
     if "password" in query or "username" in query:
         parts = _credentials_before_host(parts, query, name, raw)
     if parts.scheme == "rediss" and "ssl_cert_reqs" not in query:

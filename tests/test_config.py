@@ -151,8 +151,9 @@ def test_redact_url_hides_every_password_and_keeps_the_host(url):
         {"DATABASE_URL": f"postgresql://u@127.0.0.1:x/x?password={SECRET}"},
         {"REDIS_URL": f"redis://127.0.0.1:6379/9?password={SECRET}&db=2"},
         {"REDIS_URL": f"redis://:{SECRET}@127.0.0.1:6379/9?password={SECRET}"},
+        {"REDIS_URL": f"redis://127.0.0.1:6379/9?token={SECRET}"},
     ],
-    ids=["at-in-password", "db-query", "redis-query", "redis-twice"],
+    ids=["at-in-password", "db-query", "redis-query", "redis-twice", "redis-token"],
 )
 def test_a_refused_url_is_named_without_any_of_its_passwords(env):
     with pytest.raises(ConfigError) as info:
