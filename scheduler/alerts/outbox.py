@@ -44,10 +44,14 @@ def retry_due(now: datetime) -> ColumnElement[bool]:
     return or_(ALERTS.c.retry_at.is_(None), ALERTS.c.retry_at <= now)
 
 
-def _unsubscribed() -> Exists:
-    return exists().where(
-        Subscriber.id == ALERTS.c.subscriber_id, Subscriber.unsubscribed_at.is_not(None)
+def _unreachable(why: str) -> Exists:
+    """Alerts of a subscriber who unsubscribed, or whose address nobody ever confirmed."""
+    condition = (
+        Subscriber.unsubscribed_at.is_not(None)
+        if why == "unsubscribed"
+        else Subscriber.confirmed_at.is_(None)
     )
+    return exists().where(Subscriber.id == ALERTS.c.subscriber_id, condition)
 
 
 def claim_alerts(
@@ -55,17 +59,16 @@ def claim_alerts(
 ) -> dict[int, list[int]]:
     """Move these subscribers' pending alerts to 'sending'; return the claimed ids by subscriber.
 
-    Alerts of unsubscribed subscribers become 'skipped' instead. Only rows still pending are
-    touched, so a second claimer (a re-delivered task) gets nothing; alerts waiting for a
-    send's retry (retry_at after now) are left to that retry.
+    Alerts of unsubscribed or unconfirmed subscribers become 'skipped' instead. Only rows
+    still pending are touched, so a second claimer (a re-delivered task) gets nothing; alerts
+    waiting for a send's retry (retry_at after now) are left to that retry.
     """
     mine = (ALERTS.c.subscriber_id.in_(list(subscriber_ids)), ALERTS.c.status == "pending")
     due = retry_due(now)
-    session.execute(
-        update(ALERTS)
-        .where(*mine, _unsubscribed())
-        .values(status="skipped", last_error="unsubscribed")
-    )
+    for why in ("unsubscribed", "unconfirmed"):
+        session.execute(
+            update(ALERTS).where(*mine, _unreachable(why)).values(status="skipped", last_error=why)
+        )
     rows = session.execute(
         update(ALERTS)
         .where(*mine, due)

@@ -157,6 +157,8 @@ def _due_rows(now: datetime, alert_run_id: int | None) -> Any:
         )
         .where(
             SUBSCRIBERS.c.unsubscribed_at.is_(None),
+            SUBSCRIBERS.c.confirmed_at.is_not(None),
+            WATCHES.c.paused_at.is_(None),
             _priced(),
             _rule_met(),
             or_(WATCHES.c.last_alert_cents.is_(None), price < WATCHES.c.last_alert_cents),

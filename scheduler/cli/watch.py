@@ -108,15 +108,25 @@ def cmd_unsubscribe(args: argparse.Namespace) -> int:
 def cmd_watch_add(args: argparse.Namespace) -> int:
     """Watch ITEM for EMAIL with the rule given."""
     from scheduler.alerts import watchlist
+    from scheduler.alerts.inputs import read_rule
     from scheduler.cli.services import cli_config
 
-    rule: dict[str, Any] = {"new_low": args.new_low}
+    if args.below is not None:
+        rule_name, value = "below", args.below
+    elif args.discount is not None:
+        rule_name, value = "discount", args.discount
+    else:
+        rule_name, value = "new_low", ""
     with _session() as session:
-        if args.below is not None:
-            rule["below_cents"] = watchlist.parse_price(args.below, cli_config().store_currency)
-        if args.discount is not None:
-            rule["min_discount"] = _whole(args.discount, "the discount")
-        entry = watchlist.add_watch(session, args.email, args.item, **rule)
+        rule, target, discount = read_rule(rule_name, value, cli_config().store_currency)
+        entry = watchlist.add_watch(
+            session,
+            args.email,
+            args.item,
+            below_cents=target,
+            min_discount=discount,
+            new_low=rule == "new_low",
+        )
         game = watchlist.find_game(session, args.item)
         row = {
             "rule": entry.rule,

@@ -373,6 +373,7 @@ def _bulk_watchlist(games: int, people: int, price: int = 1500) -> None:
                     "email": f"p{n}@example.com",
                     "unsubscribe_token": f"token-{n}",
                     "created_at": at(0),
+                    "confirmed_at": at(0),
                 }
                 for n in range(people)
             ],
@@ -391,6 +392,7 @@ def _bulk_watchlist(games: int, people: int, price: int = 1500) -> None:
                     "min_discount_pct": rules[(p + g) % 3][2],
                     "generation": 0,
                     "created_at": at(0),
+                    "confirmed_at": at(0),
                 }
                 for p in people_ids
                 for g in game_ids

@@ -53,7 +53,12 @@ def seed_subscribers(count: int) -> set[str]:
         session.execute(
             insert(Subscriber),
             [
-                {"id": n + 1, "email": f"user{n}@example.com", "created_at": then}
+                {
+                    "id": n + 1,
+                    "email": f"user{n}@example.com",
+                    "created_at": then,
+                    "confirmed_at": then,
+                }
                 | {"unsubscribe_token": f"token-{n:06d}-" + "x" * 20}
                 for n in range(count)
             ],
