@@ -148,6 +148,7 @@ def load_digests(
                 currency=row.currency,
                 lowest_before_cents=lowest.get(row.game_id),
                 store_url=f"{store_url}/{row.kind}/{row.steam_id}/",  # as Game.store_path
+                itemkey=f"{row.kind.capitalize()}_{row.steam_id}",  # as Game.itemkey
             )
         )
     return [
