@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "scheduler.cli.catalogue",
     "scheduler.cli.check",
     "scheduler.cli.watch",
+    "scheduler.cli.subscribers",
     "scheduler.cli.parse_page",
     "scheduler.cli.schedule",
     "scheduler.cli.store_sim",

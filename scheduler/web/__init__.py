@@ -19,7 +19,16 @@ SESSION_DAYS = 30
 
 def init_app(app: Flask, config: Config) -> None:
     """Register the web's blueprints, CSRF, security headers, error pages and limits on app."""
-    from scheduler.web import errors, filters, health, security, sign_in, unsubscribe, watchlist
+    from scheduler.web import (
+        errors,
+        filters,
+        health,
+        security,
+        settings,
+        sign_in,
+        unsubscribe,
+        watchlist,
+    )
     from scheduler.web.auth import load_account
     from scheduler.web.csrf import csrf
     from scheduler.web.limits import WebLimits
@@ -46,5 +55,5 @@ def init_app(app: Flask, config: Config) -> None:
     security.init_app(app, https=https)
     errors.init_app(app)
     filters.init_app(app)
-    for blueprint in (sign_in.bp, watchlist.bp, unsubscribe.bp, health.bp):
+    for blueprint in (sign_in.bp, watchlist.bp, settings.bp, unsubscribe.bp, health.bp):
         app.register_blueprint(blueprint)
