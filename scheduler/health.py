@@ -69,7 +69,8 @@ def database_health(session: Session, *, now: datetime, stuck_after: int) -> dic
     cutoff = now - timedelta(seconds=stuck_after)
     live = sorted(live_run_ids(session, since=cutoff))
     # What the sweep would take: claims older than the cutoff, and pending alerts that old
-    # of no run at work (a long fan-out's queued alerts are not stuck).
+    # of no run at work (a long fan-out's queued alerts are not stuck, nor are alerts held
+    # for a daily digest until that digest is as late).
     stuck = (
         session.scalar(
             select(func.count()).where(
@@ -79,6 +80,7 @@ def database_health(session: Session, *, now: datetime, stuck_after: int) -> dic
                         Alert.status == "pending",
                         Alert.created_at < cutoff,
                         or_(Alert.alert_run_id.is_(None), Alert.alert_run_id.not_in(live)),
+                        or_(Alert.hold_until.is_(None), Alert.hold_until < cutoff),
                     ),
                 )
             )

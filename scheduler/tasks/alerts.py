@@ -215,7 +215,9 @@ def requeue_stuck_alerts(self: Any) -> dict[str, Any]:
         if run.status != "running":  # re-delivered after its chord already closed the run
             return {"requeued": requeued, "subscribers": run.subscribers, "run_id": run.id}
         live = alert_runs.live_run_ids(session, since=cutoff)
-        subscriber_ids = outbox.adopt_orphans(session, run.id, older_than=cutoff, live_runs=live)
+        subscriber_ids = outbox.adopt_orphans(
+            session, run.id, older_than=cutoff, live_runs=live, now=now
+        )
         closed = alert_runs.close_lost_runs(session, now=now, started_before=cutoff)
         run.subscribers = len(subscriber_ids)
         run_id = run.id
