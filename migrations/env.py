@@ -41,7 +41,7 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     url = _url()
-    engine = make_engine(url)
+    engine = make_engine(url, create=True)  # the release step makes a new SQLite file
     try:
         with engine.connect() as connection:
             _run(connection)
