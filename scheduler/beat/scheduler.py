@@ -12,6 +12,8 @@ Run it with `celery -A scheduler.celery_app beat -S scheduler.beat.scheduler:Dat
   only those entries; a Redis nudge wakes beat early. A reload MERGES: last_run_at only ever
   moves forward, and an edit re-anchors the entry so it never fires at once.
 - A tick touches only entries that are due, through a heap of next-due times.
+- Without its database beat runs on and keeps its lock, firing nothing it cannot read; its
+  tries back off, one line each (scheduler.beat.outage).
 """
 
 from __future__ import annotations
