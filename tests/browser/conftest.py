@@ -1,7 +1,8 @@
 """Fixtures of the browser tests: the whole service as production runs it, and Chromium.
 
-One stack per database for the session (starting one takes seconds; pytest runs every test of
-one database before it starts the other's), one fresh browser profile per test. What the
+One stack per database for this folder's tests (starting one takes seconds; pytest runs every
+test of one database before it starts the other's, and stops the last when the folder is done),
+one fresh browser profile per test. What the
 processes printed is kept in instance/browser-logs/<database>/ after each run.
 """
 
@@ -26,7 +27,7 @@ def chromium() -> None:
     require_browser()
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="package", params=["sqlite", "postgresql"])
 def stack(
     request: pytest.FixtureRequest, chromium: None, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
