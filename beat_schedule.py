@@ -50,4 +50,12 @@ DEFAULT_SCHEDULE: dict[str, dict] = {
         "kwargs": {},
         "options": {"queue": "celery", "expires": 50},
     },
+    # Sign-ups that never opened their link are forgotten after a week (scheduler.accounts).
+    "sweep-unconfirmed": {
+        "task": "scheduler.tasks.accounts.sweep_unconfirmed",
+        "schedule": {"cron": "40 3 * * *"},
+        "args": [],
+        "kwargs": {},
+        "options": {"queue": "celery", "expires": 3600},
+    },
 }

@@ -136,6 +136,10 @@ class Config:
     mail_retry_backoff_max: float = 300.0
     alert_db_retries: int = 5
     alert_db_backoff: float = 1.0
+    secret_key: str | None = field(default=None, repr=False)
+    web_trusted_proxies: int = 0
+    sign_in_email_limit: str = "5/hour"
+    web_form_limit: str = "30/hour"
 
     @property
     def mail_domain(self) -> str:
@@ -358,7 +362,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     """Build the Config from the environment; raises ConfigError naming the bad variable."""
     env = os.environ if environ is None else environ
     fields: dict[str, Any] = {}
-    for reader in (_services, _store, _prices, _web, _mail, _alerts, _beat):
+    for reader in (_services, _store, _prices, _web, _mail, _alerts, _beat, _accounts):
         fields.update(reader(env))
     _check_flower_auth(env)
     return Config(**fields)
@@ -556,4 +560,43 @@ def _beat(env: Mapping[str, str]) -> dict[str, Any]:
     return {
         "beat_lock_ttl": _int(env, "BEAT_LOCK_TTL", 10, 2, 600),
         "beat_max_loop_interval": _float(env, "BEAT_MAX_LOOP_INTERVAL", 1.0, 0.05, 300),
+    }
+
+
+# Shorter keys are guessable offline from one signed link; app.json generates 64 characters.
+MIN_SECRET_KEY = 24
+
+
+def _secret_key(env: Mapping[str, str]) -> str | None:
+    """SECRET_KEY: signs sessions and sign-in links; never shown in a message, even when bad."""
+    value = env.get("SECRET_KEY", "").strip()
+    if not value:
+        return None
+    if len(value) < MIN_SECRET_KEY:
+        raise ConfigError(
+            f"SECRET_KEY is too short ({len(value)} characters): use at least {MIN_SECRET_KEY} "
+            "random characters, e.g. python -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+    return value
+
+
+def _accounts(env: Mapping[str, str]) -> dict[str, Any]:
+    """Sign-in: the signing key, the proxies in front of the web process, and the abuse limits."""
+    return {
+        "secret_key": _secret_key(env),
+        "web_trusted_proxies": _int(env, "WEB_TRUSTED_PROXIES", 0, 0, 5),
+        "sign_in_email_limit": _choice(
+            env,
+            "SIGN_IN_EMAIL_LIMIT",
+            "5/hour",
+            _rate_limit,
+            "must be a rate of at least 1 per period, such as 5/hour",
+        ),
+        "web_form_limit": _choice(
+            env,
+            "WEB_FORM_LIMIT",
+            "30/hour",
+            _rate_limit,
+            "must be a rate of at least 1 per period, such as 30/hour",
+        ),
     }

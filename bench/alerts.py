@@ -90,6 +90,7 @@ def seed(url: str, subscribers: int) -> int:
             "id": s + 1,
             "email": f"user{s}@example.com",
             "created_at": then,
+            "confirmed_at": then,
             "unsubscribe_token": f"tok{s:08d}x" * 2,
         }
         for s in range(subscribers)

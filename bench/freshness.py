@@ -79,7 +79,7 @@ def seed(url: str, store: SimStore, watched: int) -> list[tuple[int, int, int]]:
         ids = dict(session.execute(select(Game.steam_id, Game.id).where(Game.kind == "app")).all())
         people = [
             {"id": n + 1, "email": f"u{r.steam_id}@bench.test", "created_at": now,
-             "unsubscribe_token": f"t{r.steam_id:010d}" * 3}
+             "confirmed_at": now, "unsubscribe_token": f"t{r.steam_id:010d}" * 3}
             for n, r in enumerate(paid)
         ]  # fmt: skip
         watches = [

@@ -100,7 +100,7 @@ def seed_watchers(subscribers: int) -> list[int]:
             raise SystemExit(f"only {len(paid)} paid apps: raise --games or lower --subscribers")
         people = [
             {"id": s + 1, "email": f"u{s}@bench.test", "created_at": now,
-             "unsubscribe_token": f"t{s:012d}" * 3}
+             "confirmed_at": now, "unsubscribe_token": f"t{s:012d}" * 3}
             for s in range(subscribers)
         ]  # fmt: skip
         watches = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
@@ -13,7 +14,15 @@ ALERT_STATUSES = ("pending", "sending", "sent", "failed", "skipped")
 
 
 class Subscriber(Base):
-    """A person who receives price-drop emails; unsubscribed_at set means never email again."""
+    """A person who receives price-drop emails; unsubscribed_at set means never email again.
+
+    Only a confirmed address (confirmed_at set: it opened a sign-in link, or an admin vouched
+    for it with `scout subscribe`) ever gets an alert. The sign-in link's nonce is stored as its
+    SHA-256 only (sign_in_hash), until sign_in_expires_at; a newer link replaces it.
+    sign_in_request names the newest sign-in request, sign_in_sent the one whose email the
+    server accepted, so a task run twice sends one email. session_key is in every session
+    cookie of this subscriber: a cookie of a deleted account whose id was reused matches nothing.
+    """
 
     __tablename__ = "subscribers"
 
@@ -22,6 +31,18 @@ class Subscriber(Base):
     unsubscribe_token: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     unsubscribed_at: Mapped[datetime | None]
+    confirmed_at: Mapped[datetime | None]
+    session_key: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
+    sign_in_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    sign_in_expires_at: Mapped[datetime | None]
+    sign_in_request: Mapped[str | None] = mapped_column(String(32))
+    sign_in_sent: Mapped[str | None] = mapped_column(String(32))
+    # When the emails come: "immediate" (as soon as a drop is found) or "daily" (one digest at
+    # digest_hour in timezone); next_digest_at is that hour's next occurrence, in UTC.
+    frequency: Mapped[str] = mapped_column(String(10), default="immediate")
+    digest_hour: Mapped[int | None]
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    next_digest_at: Mapped[datetime | None]
 
 
 class WatchEntry(Base):
@@ -48,6 +69,8 @@ class WatchEntry(Base):
     last_alert_cents: Mapped[int | None] = mapped_column(BigInteger)
     generation: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime]
+    # A paused watch keeps its rule and history but finds no drop until it is resumed.
+    paused_at: Mapped[datetime | None]
 
 
 class Alert(Base):
@@ -75,6 +98,8 @@ class Alert(Base):
     claimed_at: Mapped[datetime | None]
     # Set when a send released it for its own retry, due then; nothing else sends it before.
     retry_at: Mapped[datetime | None]
+    # A daily digest's alert waits for its subscriber's digest hour: nothing claims it before.
+    hold_until: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     message_id: Mapped[str | None] = mapped_column(String(255))
     alert_run_id: Mapped[int | None] = mapped_column(

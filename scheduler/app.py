@@ -13,14 +13,15 @@ from typing import Any
 
 from celery import Celery, Task
 from celery.signals import worker_process_init
-from flask import Flask, current_app
+from flask import Flask
 from flask_mail import Mail
 from kombu.utils.objects import cached_property
 
 from config import Config
 from models.base import configure_engine, get_engine
+from scheduler.context import CONFIG_KEY, current_config
 
-CONFIG_KEY = "scout"
+__all__ = ["celery", "create_app", "bound_config", "current_config", "bound_flask_app"]
 
 
 class FlaskTask(Task[Any, Any]):
@@ -56,13 +57,13 @@ def bound_flask_app() -> Flask:
 
 def create_app(config: Config) -> Flask:
     """Return the Flask app for config, with the database, Flask-Mail and the Celery app bound."""
-    from scheduler.web.views import web
+    from scheduler import web
 
     app = Flask("scheduler.web")
     app.config.update(mail_settings(config))
     app.extensions[CONFIG_KEY] = config
     Mail(app)
-    app.register_blueprint(web)
+    web.init_app(app, config)
     configure_engine(config.database_url)
     configure_celery(celery, config)
     celery.flask_app = app
@@ -75,12 +76,6 @@ def bound_config() -> Config | None:
     if celery.flask_app is None:
         return None
     config: Config = celery.flask_app.extensions[CONFIG_KEY]
-    return config
-
-
-def current_config() -> Config:
-    """Return the Config of the Flask app in context; raises RuntimeError outside one."""
-    config: Config = current_app.extensions[CONFIG_KEY]
     return config
 
 
@@ -150,6 +145,7 @@ def configure_celery(app: Celery[Any], config: Config) -> None:
             "scheduler.tasks.catalogue.close_stalled_scrapes": {"queue": "celery"},
             "scheduler.tasks.catalogue.*": {"queue": "scrape"},
             "scheduler.tasks.alerts.send_*": {"queue": "mail"},
+            "scheduler.tasks.accounts.send_*": {"queue": "mail"},
         },
         beat_max_loop_interval=config.beat_max_loop_interval,
         beat_cron_starting_deadline=3600,

@@ -2,17 +2,24 @@
 
 Scrape the simulated store, subscribe a few people and watch some games, put those games on
 sale through the store's control API, scrape and check again, then say where the alert emails
-landed and how to open one. After that it reports each new email until SIGINT or SIGTERM.
+landed and how to open one. Then it asks the web for a sign-in link for mia, as a person would
+(the form on the home page), and prints the link from the email it caught, so a newcomer opens
+her watchlist, a game's price chart and her digest in a browser. After that it reports each new
+email until SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
+import email
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import threading
+import time
+from email.policy import default as default_policy
 from pathlib import Path
 
 import requests
@@ -26,6 +33,9 @@ DEMO_WATCHES = (
     ("zoe@example.com", "App_1016", ["--below", "6.00"]),
 )
 SALE = {"every": 10, "pct": 50, "offset": 6}
+SIGN_IN_AS = "mia@example.com"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_LINK = re.compile(r"https?://\S+/sign-in/[A-Za-z0-9_.-]+")
 
 
 def scout(*args: str, timeout: float = 300) -> bool:
@@ -55,11 +65,11 @@ def tell_story(store_url: str) -> bool:
     # The worker starts beside this process: on a busy machine it may take a while to take it.
     if not scout("scrape", "--wait", "--timeout", "240"):
         return False
-    for email in dict.fromkeys(address for address, _, _ in DEMO_WATCHES):
-        if not scout("subscribe", email):
+    for address in dict.fromkeys(who for who, _, _ in DEMO_WATCHES):
+        if not scout("subscribe", address):
             return False
-    for email, item, rule in DEMO_WATCHES:
-        if not scout("watch", "add", email, item, *rule):
+    for address, item, rule in DEMO_WATCHES:
+        if not scout("watch", "add", address, item, *rule):
             return False
     return (
         scout("check", "--wait")
@@ -67,6 +77,58 @@ def tell_story(store_url: str) -> bool:
         and scout("scrape", "--wait")
         and scout("games", "--search", "portal", "--limit", "5")
         and scout("check", "--wait")
+    )
+
+
+def ask_sign_in(web_url: str, address: str, deadline: float) -> bool:
+    """Post the home page's sign-in form for address, as a browser would; True when accepted."""
+    session = requests.Session()
+    while time.monotonic() < deadline:
+        try:
+            page = session.get(f"{web_url}/", timeout=5)
+            token = _CSRF.search(page.text)
+            if token:
+                form = {"email": address, "csrf_token": token.group(1)}
+                if session.post(f"{web_url}/sign-in", data=form, timeout=10).ok:
+                    return True
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+    return False
+
+
+def caught_link(folder: Path, before: set[Path], deadline: float) -> str | None:
+    """Return the sign-in link of the first sign-in email caught after before, or None."""
+    while time.monotonic() < deadline:
+        for path in sorted(set(folder.glob("*.eml")) - before):
+            message = email.message_from_bytes(path.read_bytes(), policy=default_policy)
+            if message["Subject"] == "Sign in to SteamScout":
+                body = message.get_body(("plain",))
+                found = _LINK.search(body.get_content()) if body is not None else None
+                if found:
+                    return found.group(0)
+        time.sleep(0.5)
+    return None
+
+
+def show_web(web_url: str, public_url: str, folder: Path) -> None:
+    """Ask for a sign-in link for the demo's first subscriber and print it."""
+    print(f"demo: asking the web for a sign-in link for {SIGN_IN_AS} (POST {web_url}/sign-in)")
+    before, deadline = set(folder.glob("*.eml")), time.monotonic() + 60
+    link = (
+        caught_link(folder, before, deadline)
+        if ask_sign_in(web_url, SIGN_IN_AS, deadline)
+        else None
+    )
+    if link is None:
+        print("demo: no sign-in email arrived within a minute; ask for one on the home page")
+        return
+    print(f"demo: the web front end is at {public_url}/ (search, game pages, your watchlist)")
+    print(f"demo: sign in as {SIGN_IN_AS} (she watches Portal Circuit) by opening:")
+    print(f"demo:   {link}")
+    print(
+        "demo:   it works once, for an hour; a new one comes from the form on the home page",
+        flush=True,
     )
 
 
@@ -85,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Direct the SteamScout demo.")
     parser.add_argument("--store", required=True, help="the simulated store's base URL")
     parser.add_argument("--mail-dir", type=Path, required=True)
+    parser.add_argument("--web", help="the web process's address, to ask for a sign-in link")
+    parser.add_argument("--public", help="the web's public address (PUBLIC_URL)")
     args = parser.parse_args(argv)
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -92,6 +156,14 @@ def main(argv: list[str] | None = None) -> int:
     seen = set(args.mail_dir.glob("*.eml"))
     if not tell_story(args.store.rstrip("/")):
         print("demo: a step failed (see above); the processes keep running", flush=True)
+    else:
+        alerts = sorted(set(args.mail_dir.glob("*.eml")) - seen)
+        if alerts:
+            seen.update(alerts)
+            announce(alerts, args.mail_dir)
+        if args.web:
+            show_web(args.web.rstrip("/"), (args.public or args.web).rstrip("/"), args.mail_dir)
+            seen.update(args.mail_dir.glob("*.eml"))
     while not done.is_set():
         mails = sorted(set(args.mail_dir.glob("*.eml")) - seen)
         if mails:

@@ -7,6 +7,7 @@ own Redis db and its own databases and never to a developer's data.
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +45,7 @@ TEST_ENV = {
     "MAIL_TIMEOUT": "5",
     "PUBLIC_URL": "http://scout.test",
     "MAIL_DEFAULT_SENDER": "SteamScout <alerts@scout.test>",
+    "SECRET_KEY": secrets.token_hex(32),
 }
 os.environ.update(TEST_ENV)
 

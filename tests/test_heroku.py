@@ -56,8 +56,9 @@ def test_app_json_offers_the_defaults_except_a_relay_on_587_with_starttls() -> N
                 for field in dataclasses.fields(defaults)
                 if getattr(offered, field.name) != getattr(defaults, field.name)
             }
-    # A hosted relay (SendGrid, Mailgun, Postmark) takes submissions on 587 with STARTTLS.
-    assert changed == {"mail_port": "587", "mail_use_tls": "true"}
+    # A hosted relay (SendGrid, Mailgun, Postmark) takes submissions on 587 with STARTTLS, and
+    # Heroku's router is one proxy in front of the web dyno.
+    assert changed == {"mail_port": "587", "mail_use_tls": "true", "web_trusted_proxies": "1"}
 
 
 def test_app_json_runs_exactly_one_beat_beside_the_add_ons_and_migrates() -> None:

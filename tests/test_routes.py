@@ -24,7 +24,7 @@ def routed_queue(task: str) -> str:
 def test_every_task_goes_to_the_queue_the_readme_names() -> None:
     queues = readme_queues()
     assert queues["scrape"] == {"scrape_catalogue", "scrape_pages", "finish_scrape"}
-    assert queues["mail"] == {"send_digests"}
+    assert "send_digests" in queues["mail"]
     celery.loader.import_default_modules()  # the worker's imports: every task registered
     ours = sorted(name for name in celery.tasks if name.startswith("scheduler.tasks."))
     assert len(ours) >= 9

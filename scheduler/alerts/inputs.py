@@ -171,3 +171,30 @@ def _shown(text: str) -> str:
     """Return text quoted for a one-line message, cut when long."""
     text = text.strip()
     return repr(text) if len(text) <= 40 else f"{text[:40]!r}..."
+
+
+RULES = ("below", "discount", "new_low")
+_PERCENT = re.compile(r"[+-]?[0-9]{1,30}")
+
+
+def parse_percent(text: str) -> int:
+    """Return a whole percentage ("50", "50%") as an int; raises WatchError."""
+    raw = text.strip().rstrip("%").strip()
+    if not _PERCENT.fullmatch(raw):
+        raise WatchError(f"the discount must be a whole number, not {text.strip()[:24]!r}")
+    return int(raw)
+
+
+def read_rule(rule: str, value: str, currency: str) -> tuple[str, int | None, int | None]:
+    """Return (rule, target_cents, min_discount_pct) from a rule name and the text typed for it.
+
+    The one reading of a rule for every front end (`scout watch add --below 4.99`, the web's
+    rule and value fields): raises WatchError with one line.
+    """
+    if rule == "below":
+        return parse_rule(parse_price(value, currency), None, False)
+    if rule == "discount":
+        return parse_rule(None, parse_percent(value), False)
+    if rule == "new_low":
+        return parse_rule(None, None, True)
+    raise WatchError(f"unknown rule {rule[:24]!r}: use {', '.join(RULES)}")

@@ -36,6 +36,8 @@ class DigestItem:
     currency: str
     lowest_before_cents: int | None
     store_url: str
+    itemkey: str | None = None  # e.g. App_440: the game's page on this site, when known
+    also_alert_ids: tuple[int, ...] = ()  # earlier drops of the same game this item stands for
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ class Digest:
     @property
     def alert_ids(self) -> list[int]:
         """Return the ids of the alerts this email carries, ascending."""
-        return sorted(item.alert_id for item in self.items)
+        return sorted(i for item in self.items for i in (item.alert_id, *item.also_alert_ids))
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,17 @@ def unsubscribe_url(public_url: str, token: str) -> str:
     return f"{public_url.rstrip('/')}/unsubscribe/{token}"
 
 
-def _view(item: DigestItem) -> SimpleNamespace:
+def watchlist_url(public_url: str) -> str:
+    """Return the address of the watchlist page."""
+    return f"{public_url.rstrip('/')}/watchlist"
+
+
+def game_url(public_url: str, itemkey: str) -> str:
+    """Return the address of a game's page on this site."""
+    return f"{public_url.rstrip('/')}/games/{itemkey}"
+
+
+def _view(item: DigestItem, public_url: str) -> SimpleNamespace:
     # An object, not a dict: Jinja's item.title tries getattr first, and a dict's failed
     # getattr raises an AttributeError for every field of every item.
     lowest = item.lowest_before_cents
@@ -115,6 +127,7 @@ def _view(item: DigestItem) -> SimpleNamespace:
         lowest_before=None if lowest is None else format_money(lowest, item.currency),
         new_low=lowest is None or item.new_cents < lowest,
         store_url=item.store_url,
+        page_url=game_url(public_url, item.itemkey) if item.itemkey else None,
     )
 
 
@@ -124,8 +137,9 @@ def render_digest(digest: Digest, *, public_url: str, domain: str) -> RenderedEm
         raise ValueError(f"digest for subscriber {digest.subscriber_id} has no items")
     link = unsubscribe_url(public_url, digest.unsubscribe_token)
     context = {
-        "items": [_view(item) for item in digest.items],
+        "items": [_view(item, public_url) for item in digest.items],
         "unsubscribe_url": link,
+        "watchlist_url": watchlist_url(public_url),
         "count": len(digest.items),
     }
     return RenderedEmail(

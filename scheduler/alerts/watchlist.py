@@ -18,6 +18,7 @@ from models.alert import ALERT_STATUSES, Alert, Subscriber, WatchEntry
 from models.base import rows_changed, utcnow
 from models.game import Game
 from scheduler.alerts import rules as alert_rules
+from scheduler.alerts.digests import advance_due
 from scheduler.alerts.inputs import (
     UnknownItemError,
     UnknownSubscriberError,
@@ -27,7 +28,8 @@ from scheduler.alerts.inputs import (
     parse_price,
     parse_rule,
 )
-from scheduler.alerts.outbox import retry_due
+from scheduler.alerts.outbox import claimable
+from scheduler.alerts.personal import find_game, watch_game
 
 __all__ = [
     "UnknownItemError",
@@ -51,6 +53,7 @@ __all__ = [
 
 def find_due_alerts(session: Session, *, now: datetime, alert_run_id: int | None) -> int:
     """Re-arm, insert the due alerts as pending and remember their prices; returns how many new."""
+    advance_due(session, now=now)  # a drop found after today's digest waits for tomorrow's
     conn = session.connection()
     conn.execute(alert_rules.rearm_statement())
     # RETURNING counts what was really inserted: rowcount of INSERT ... SELECT is -1 on psycopg.
@@ -75,7 +78,8 @@ def pending_alert_batches(session: Session, *, batch_size: int, now: datetime) -
             .where(
                 Alert.status == "pending",
                 Subscriber.unsubscribed_at.is_(None),
-                retry_due(now),
+                Subscriber.confirmed_at.is_not(None),
+                claimable(now),
             )
             .order_by(Alert.subscriber_id)
         )
@@ -90,31 +94,46 @@ def find_subscriber(session: Session, email: str) -> Subscriber | None:
 
 
 def subscribe(session: Session, email: str, *, smtputf8: bool = False) -> Subscriber:
-    """Return the subscribed subscriber for email, creating or re-subscribing it (new token).
+    """Return the subscribed, confirmed subscriber for email (an admin vouches for it).
 
-    Raises WatchError for an address the relay cannot reach (smtputf8: it takes SMTPUTF8).
+    Creates it, re-subscribes it (with a new unsubscribe token) or confirms a web sign-up that
+    never opened its link. Raises WatchError for an address the relay cannot reach (smtputf8:
+    it takes SMTPUTF8).
     """
     address = normalize_email(email, smtputf8=smtputf8)
+    now = utcnow()
+    subscriber = add_subscriber(session, address, now=now, confirmed=True)
+    if subscriber.unsubscribed_at is not None:
+        subscriber.unsubscribed_at = None
+        subscriber.unsubscribe_token = secrets.token_urlsafe(32)
+    if subscriber.confirmed_at is None:
+        subscriber.confirmed_at = now
+    session.flush()
+    return subscriber
+
+
+def add_subscriber(session: Session, address: str, *, now: datetime, confirmed: bool) -> Subscriber:
+    """Return the subscriber with this normalised address, inserting it if there is none.
+
+    Two requests for a new address at once insert one row (ON CONFLICT DO NOTHING).
+    """
     dialect = postgresql if session.connection().dialect.name == "postgresql" else sqlite
     session.execute(
         dialect.insert(Subscriber)
         .values(
             email=address,
             unsubscribe_token=secrets.token_urlsafe(32),
-            created_at=utcnow(),
+            session_key=secrets.token_hex(16),
+            created_at=now,
+            confirmed_at=now if confirmed else None,
         )
         .on_conflict_do_nothing(index_elements=[Subscriber.email])
     )
-    subscriber = session.scalars(
+    return session.scalars(
         select(Subscriber)
         .where(Subscriber.email == address)
         .execution_options(populate_existing=True)
     ).one()
-    if subscriber.unsubscribed_at is not None:
-        subscriber.unsubscribed_at = None
-        subscriber.unsubscribe_token = secrets.token_urlsafe(32)
-        session.flush()
-    return subscriber
 
 
 def unsubscribe(session: Session, token: str) -> Subscriber | None:
@@ -137,18 +156,6 @@ def unsubscribe(session: Session, token: str) -> Subscriber | None:
     return subscriber
 
 
-def find_game(session: Session, item: str) -> Game:
-    """Return the catalogue's game for item; raises UnknownItemError when it is not there."""
-    kind, steam_id = parse_item(item)
-    game = session.scalars(select(Game).where(Game.kind == kind, Game.steam_id == steam_id)).first()
-    if game is None:
-        raise UnknownItemError(
-            f"{kind.capitalize()}_{steam_id} is not in the catalogue "
-            "(check the id, or scrape the store first)"
-        )
-    return game
-
-
 def _subscribed(session: Session, email: str) -> Subscriber:
     subscriber = find_subscriber(session, email)
     if subscriber is None:
@@ -168,31 +175,9 @@ def add_watch(
     new_low: bool = False,
 ) -> WatchEntry:
     """Watch item for a subscriber with one rule; a changed rule replaces the old and re-arms."""
-    rule, target, discount = parse_rule(below_cents, min_discount, new_low)
+    rule = parse_rule(below_cents, min_discount, new_low)
     subscriber = _subscribed(session, email)
-    game = find_game(session, item)
-    entry = session.scalars(
-        select(WatchEntry).where(
-            WatchEntry.subscriber_id == subscriber.id, WatchEntry.game_id == game.id
-        )
-    ).first()
-    if entry is None:
-        entry = WatchEntry(
-            subscriber_id=subscriber.id,
-            game_id=game.id,
-            rule=rule,
-            target_cents=target,
-            min_discount_pct=discount,
-            generation=0,
-            created_at=utcnow(),
-        )
-        session.add(entry)
-    elif (entry.rule, entry.target_cents, entry.min_discount_pct) != (rule, target, discount):
-        entry.rule, entry.target_cents, entry.min_discount_pct = rule, target, discount
-        entry.last_alert_cents = None
-        entry.generation = WatchEntry.generation + 1
-    session.flush()
-    return entry
+    return watch_game(session, subscriber.id, find_game(session, item), rule)
 
 
 def remove_watch(session: Session, email: str, item: str) -> bool:

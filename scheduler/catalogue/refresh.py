@@ -67,8 +67,10 @@ class Watched:
 def _watched_by_subscribers() -> Exists:
     return exists().where(
         WatchEntry.game_id == Game.id,
+        WatchEntry.paused_at.is_(None),
         Subscriber.id == WatchEntry.subscriber_id,
         Subscriber.unsubscribed_at.is_(None),
+        Subscriber.confirmed_at.is_not(None),
     )
 
 

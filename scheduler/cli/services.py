@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from config import Config, redact_url
@@ -27,6 +29,20 @@ def cli_config() -> Config:
 def open_database() -> Config:
     """Bind the database session (and the Celery app) to the CLI's Config; return the Config."""
     return cli_config()
+
+
+@contextmanager
+def transaction() -> Iterator[Any]:
+    """One transaction for a command; a WatchError becomes a CLIError and nothing is stored."""
+    from models.base import Session
+    from scheduler.alerts.inputs import WatchError
+
+    open_database()
+    try:
+        with Session.begin() as session:
+            yield session
+    except WatchError as exc:
+        raise CLIError(str(exc)) from None
 
 
 def send_task(name: str, *args: Any, **options: Any) -> Any:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from models.alert import ALERT_STATUSES
 from scheduler.cli.arguments import MAX_LIMIT, read_whole, text_at_most
 from scheduler.cli.output import CLIError, format_price, print_json, print_table, terminal_safe
+from scheduler.cli.services import transaction
 
 # RFC 5321 caps a path at 256 octets with its brackets: an address of 254 characters.
 EMAIL = text_at_most(254, "an email address")
@@ -58,21 +58,6 @@ def _register_watch(actions: argparse._SubParsersAction) -> None:
     remove.set_defaults(func=cmd_watch_remove)
 
 
-@contextmanager
-def _session() -> Iterator[Any]:
-    """One transaction for the command; a WatchError becomes a CLIError and nothing is stored."""
-    from models.base import Session
-    from scheduler.alerts.watchlist import WatchError
-    from scheduler.cli.services import open_database
-
-    open_database()
-    try:
-        with Session.begin() as session:
-            yield session
-    except WatchError as exc:
-        raise CLIError(str(exc)) from None
-
-
 def _whole(text: str, name: str) -> int:
     value = read_whole(text.strip().rstrip("%"))
     if value is None:
@@ -86,7 +71,7 @@ def cmd_subscribe(args: argparse.Namespace) -> int:
     from scheduler.cli.services import cli_config
 
     smtputf8 = cli_config().mail_smtputf8
-    with _session() as session:
+    with transaction() as session:
         email = watchlist.subscribe(session, args.email, smtputf8=smtputf8).email
     print(f"subscribed {email}")
     return 0
@@ -96,7 +81,7 @@ def cmd_unsubscribe(args: argparse.Namespace) -> int:
     """Unsubscribe EMAIL and skip its pending alerts."""
     from scheduler.alerts import watchlist
 
-    with _session() as session:
+    with transaction() as session:
         subscriber = watchlist.find_subscriber(session, args.email)
         if subscriber is None:
             raise CLIError(f"no subscriber {watchlist.normalize_email(args.email)}")
@@ -108,15 +93,25 @@ def cmd_unsubscribe(args: argparse.Namespace) -> int:
 def cmd_watch_add(args: argparse.Namespace) -> int:
     """Watch ITEM for EMAIL with the rule given."""
     from scheduler.alerts import watchlist
+    from scheduler.alerts.inputs import read_rule
     from scheduler.cli.services import cli_config
 
-    rule: dict[str, Any] = {"new_low": args.new_low}
-    with _session() as session:
-        if args.below is not None:
-            rule["below_cents"] = watchlist.parse_price(args.below, cli_config().store_currency)
-        if args.discount is not None:
-            rule["min_discount"] = _whole(args.discount, "the discount")
-        entry = watchlist.add_watch(session, args.email, args.item, **rule)
+    if args.below is not None:
+        rule_name, value = "below", args.below
+    elif args.discount is not None:
+        rule_name, value = "discount", args.discount
+    else:
+        rule_name, value = "new_low", ""
+    with transaction() as session:
+        rule, target, discount = read_rule(rule_name, value, cli_config().store_currency)
+        entry = watchlist.add_watch(
+            session,
+            args.email,
+            args.item,
+            below_cents=target,
+            min_discount=discount,
+            new_low=rule == "new_low",
+        )
         game = watchlist.find_game(session, args.item)
         row = {
             "rule": entry.rule,
@@ -136,7 +131,7 @@ def cmd_watch_list(args: argparse.Namespace) -> int:
     """Print the watches, of EMAIL or of everyone."""
     from scheduler.alerts import watchlist
 
-    with _session() as session:
+    with transaction() as session:
         rows = watchlist.list_watches(session, args.email)
     if args.json:
         print_json(rows)
@@ -162,7 +157,7 @@ def cmd_watch_remove(args: argparse.Namespace) -> int:
     """Stop watching ITEM for EMAIL."""
     from scheduler.alerts import watchlist
 
-    with _session() as session:
+    with transaction() as session:
         if not watchlist.remove_watch(session, args.email, args.item):
             raise CLIError(f"{args.email} does not watch {args.item}")
     print(f"removed {args.item} from {args.email}'s watches")
@@ -178,7 +173,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         raise CLIError(f"--limit must be 1 or more, not {limit}")
     if limit > MAX_LIMIT:
         raise CLIError(f"--limit must be at most {MAX_LIMIT:,}, not {limit}")
-    with _session() as session:
+    with transaction() as session:
         rows = watchlist.list_alerts(session, args.status, limit)
     if args.json:
         print_json(rows)

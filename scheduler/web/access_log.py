@@ -1,22 +1,18 @@
-"""gunicorn's access log without secrets: unsubscribe tokens in paths and referrers are cut."""
+"""gunicorn's access log without secrets: tokens, addresses and query values are cut."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from gunicorn.glogging import Logger
 
-TOKEN_IN_PATH = re.compile(r"(/unsubscribe/)[^/?#\s\"]+")
+from scheduler.web.redact import redact
 
-
-def redact(value: str) -> str:
-    """Return value with every unsubscribe token replaced by '...'."""
-    return TOKEN_IN_PATH.sub(r"\1...", value)
+__all__ = ["RedactingLogger", "redact"]
 
 
 class RedactingLogger(Logger):
-    """The access log of gunicorn, with every unsubscribe token left out of every field."""
+    """The access log of gunicorn, with every token left out of every field."""
 
     def atoms(self, *args: Any) -> Any:
         atoms = super().atoms(*args)

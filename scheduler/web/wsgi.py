@@ -1,7 +1,8 @@
 """The web process's WSGI app, for `gunicorn scheduler.web.wsgi:app`: an entry point.
 
 It reads the environment once; a bad setting ends the process with one line naming the
-variable (the Procfile preloads the app, so gunicorn's master prints that line and exits).
+variable (the Procfile preloads the app, so gunicorn's master prints that line and exits). The
+web signs sessions and sign-in links, so it refuses to start without SECRET_KEY.
 """
 
 from __future__ import annotations
@@ -12,6 +13,12 @@ from config import ConfigError, load_config
 from scheduler.app import create_app
 
 try:
-    app = create_app(load_config())
+    config = load_config()
 except ConfigError as exc:
     sys.exit(f"web: configuration error: {exc}")
+if not config.secret_key:
+    sys.exit(
+        "web: configuration error: SECRET_KEY is not set: the web process signs sessions and "
+        "sign-in links with it (e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
+    )
+app = create_app(config)

@@ -28,7 +28,14 @@ UNICODE = "ünïcødé@example.com"
 def test_a_non_ascii_recipient_fails_alone_and_the_rest_of_the_batch_is_served(worker, smtp_server):
     watch("ann@example.com", 620)
     with Session.begin() as session:  # stored before subscribe refused such addresses
-        session.add(Subscriber(email=UNICODE, unsubscribe_token="t" * 43, created_at=utcnow()))
+        session.add(
+            Subscriber(
+                email=UNICODE,
+                unsubscribe_token="t" * 43,
+                created_at=utcnow(),
+                confirmed_at=utcnow(),
+            )
+        )
         session.flush()
         add_watch(session, UNICODE, "app/400", below_cents=1000)
     watch("bob@example.com", 220)

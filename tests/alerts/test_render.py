@@ -52,6 +52,28 @@ def test_both_parts_show_prices_discount_lowest_before_and_the_store_link():
         assert "https://scout.example/unsubscribe/tok-123" in part
 
 
+def test_both_parts_link_to_the_watchlist_and_each_games_page_on_this_site():
+    email = render(item(1, itemkey="App_620"), item(2, title="Other", itemkey="Sub_54029"))
+
+    for part in (email.text, email.html):
+        assert "https://scout.example/watchlist" in part
+        assert "https://scout.example/games/App_620" in part
+        assert "https://scout.example/games/Sub_54029" in part
+        assert "https://store.example/app/1/" in part
+
+
+def test_a_sent_digest_links_each_game_by_its_item_key(db, worker, smtp_server):
+    with Session.begin() as session:
+        alert = add_pending_alert(
+            session, "ann@example.com", add_game(session, 620, "Portal 2", price=499)
+        )
+
+    send_digests(0, [alert.subscriber_id])
+
+    text = smtp_server.wait_for(1)[0].message.get_body(("plain",)).get_content()
+    assert "http://scout.test/games/App_620" in text and "http://scout.test/watchlist" in text
+
+
 def test_a_new_low_says_so_and_a_game_without_history_says_none_recorded():
     assert "new low" in render(item(new=799, lowest=899)).text
     assert "new low" not in render(item(new=999, lowest=899)).text

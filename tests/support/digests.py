@@ -15,6 +15,7 @@ def item(
     old: int | None = 1999,
     lowest: int | None = 899,
     currency: str = "USD",
+    itemkey: str | None = None,
 ) -> DigestItem:
     """One drop as the email shows it."""
     return DigestItem(
@@ -25,6 +26,7 @@ def item(
         currency=currency,
         lowest_before_cents=lowest,
         store_url=f"https://store.example/app/{alert_id}/",
+        itemkey=itemkey,
     )
 
 

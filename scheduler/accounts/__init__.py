@@ -1,0 +1,1 @@
+"""Accounts: sign-in by email link, confirmation, and what a person may do with their data."""

@@ -1,0 +1,114 @@
+"""What the service holds about one person: export it as plain data, or delete all of it.
+
+Every row about a subscriber hangs off its subscribers row (watches and alerts reference it
+with ON DELETE CASCADE), so deleting that row deletes everything; the count of what went is
+taken first, for the person's and the admin's confirmation. A send in flight for a deleted
+subscriber finds no alert to claim, and a sign-in email in flight finds no request to answer:
+nothing is sent to the address again unless it signs up anew.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from models.alert import Alert, Subscriber, WatchEntry
+from models.game import Game
+from scheduler.alerts.inputs import UnknownSubscriberError, normalize_email
+
+EXPORT_FORMAT = 1
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def find(session: Session, email: str) -> Subscriber:
+    """Return the subscriber with this address; raises UnknownSubscriberError (one line)."""
+    address = normalize_email(email)
+    subscriber = session.scalars(select(Subscriber).where(Subscriber.email == address)).first()
+    if subscriber is None:
+        raise UnknownSubscriberError(f"no subscriber {address}")
+    return subscriber
+
+
+def _watches(session: Session, subscriber_id: int) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(WatchEntry, Game)
+        .join(Game, Game.id == WatchEntry.game_id)
+        .where(WatchEntry.subscriber_id == subscriber_id)
+        .order_by(WatchEntry.id)
+    ).all()
+    return [
+        {
+            "item": game.itemkey,
+            "title": game.title,
+            "rule": entry.rule,
+            "target_cents": entry.target_cents,
+            "min_discount_pct": entry.min_discount_pct,
+            "currency": game.currency,
+            "paused": entry.paused_at is not None,
+            "created_at": _iso(entry.created_at),
+        }
+        for entry, game in rows
+    ]
+
+
+def _alerts(session: Session, subscriber_id: int) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(Alert, Game)
+        .join(Game, Game.id == Alert.game_id)
+        .where(Alert.subscriber_id == subscriber_id)
+        .order_by(Alert.id)
+    ).all()
+    return [
+        {
+            "item": game.itemkey,
+            "title": game.title,
+            "price_cents": alert.trigger_cents,
+            "previous_cents": alert.previous_cents,
+            "currency": alert.currency,
+            "status": alert.status,
+            "found_at": _iso(alert.created_at),
+            "sent_at": _iso(alert.sent_at),
+        }
+        for alert, game in rows
+    ]
+
+
+def export_account(session: Session, subscriber_id: int) -> dict[str, Any]:
+    """Return everything held about a subscriber as JSON-able data."""
+    subscriber = session.get_one(Subscriber, subscriber_id)
+    return {
+        "format": EXPORT_FORMAT,
+        "email": subscriber.email,
+        "created_at": _iso(subscriber.created_at),
+        "confirmed_at": _iso(subscriber.confirmed_at),
+        "unsubscribed_at": _iso(subscriber.unsubscribed_at),
+        "emails": {
+            "frequency": subscriber.frequency,
+            "digest_hour": subscriber.digest_hour,
+            "timezone": subscriber.timezone,
+        },
+        "watches": _watches(session, subscriber_id),
+        "alerts": _alerts(session, subscriber_id),
+    }
+
+
+def delete_account(session: Session, subscriber_id: int) -> dict[str, int]:
+    """Delete a subscriber and every row about them; return how many of each went."""
+    counts = {
+        "watches": session.scalar(
+            select(func.count()).where(WatchEntry.subscriber_id == subscriber_id)
+        )
+        or 0,
+        "alerts": session.scalar(select(func.count()).where(Alert.subscriber_id == subscriber_id))
+        or 0,
+    }
+    session.execute(delete(Alert).where(Alert.subscriber_id == subscriber_id))
+    session.execute(delete(WatchEntry).where(WatchEntry.subscriber_id == subscriber_id))
+    session.execute(delete(Subscriber).where(Subscriber.id == subscriber_id))
+    return counts
