@@ -119,7 +119,7 @@ REDIS_TRIED = {
     "beat": "Redis unreachable",
     "web": "Booting",
 }
-DATABASE_TRIED = {"worker": " ready.", "web": "Booting"}
+DATABASE_TRIED = {"worker": " ready.", "web": "Booting", "beat": "could not read the schedule"}
 
 
 def outputs_once_tried(
