@@ -574,8 +574,9 @@ def _secret_key(env: Mapping[str, str]) -> str | None:
         return None
     if len(value) < MIN_SECRET_KEY:
         raise ConfigError(
-            f"SECRET_KEY is too short ({len(value)} characters): use at least {MIN_SECRET_KEY} "
-            "random characters, e.g. python -c 'import secrets; print(secrets.token_hex(32))'"
+            f"SECRET_KEY=(hidden, {len(value)} characters): too short; use at least "
+            f"{MIN_SECRET_KEY} random characters, e.g. python -c 'import secrets; "
+            "print(secrets.token_hex(32))'"
         )
     return value
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from config import ConfigError, load_config
@@ -286,3 +288,32 @@ def test_flower_basic_auth_pairs_are_accepted_and_a_refused_one_shows_no_passwor
         with pytest.raises(ConfigError) as info:
             load_config({"FLOWER_BASIC_AUTH": value})
         assert str(info.value).startswith(f"FLOWER_BASIC_AUTH={shown}: must be user:password")
+
+
+def test_a_short_secret_key_is_refused_in_one_line_that_never_shows_it():
+    with pytest.raises(ConfigError) as refused:
+        load_config({"SECRET_KEY": "hunter2-hunter2"})
+
+    message = str(refused.value)
+    assert message.startswith("SECRET_KEY=(hidden, 15 characters): too short")
+    assert "hunter2" not in message and len(message.splitlines()) == 1
+
+
+def test_the_web_process_refuses_to_start_without_a_secret_key():
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    done = subprocess.run(
+        [sys.executable, "-c", "import scheduler.web.wsgi"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "web: configuration error: SECRET_KEY is not set: the web process signs sessions and "
+        "sign-in links with it (e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
+    ]
