@@ -20,7 +20,7 @@ from scheduler.context import current_config
 from scheduler.web.auth import sign_in_required
 from scheduler.web.forms import WishlistForm
 from scheduler.wishlist import imports
-from scheduler.wishlist.profile import ProfileError, read_profile
+from scheduler.wishlist.profile import MAX_PROFILE, ProfileError, read_profile
 
 bp = Blueprint("wishlist", __name__)
 log = logging.getLogger(__name__)
@@ -29,6 +29,10 @@ REFRESH_SECONDS = 3
 
 
 def _page(form: WishlistForm | None = None) -> str:
+    if form is not None and form.profile.data:
+        # Shown again in the field: printable characters only (a NUL or a newline is not kept).
+        typed = "".join(ch for ch in form.profile.data[:MAX_PROFILE] if ch.isprintable())
+        form.profile.data = typed
     with Session() as db:
         last = imports.last_import(db, g.account.id)
     return render_template(
