@@ -26,11 +26,10 @@ from scheduler.wishlist.answers import GarbageAnswer, ProfileNotFound
 from scheduler.wishlist.steam import failure_reason, read_wishlist, steam_client
 
 log = logging.getLogger(__name__)
-IMPORT_TASK = "scheduler.tasks.wishlist.import_wishlist"
 
 
 @app.task(
-    name=IMPORT_TASK,
+    name="scheduler.tasks.wishlist.import_wishlist",
     acks_late=True,
     soft_time_limit=240,
     time_limit=300,
