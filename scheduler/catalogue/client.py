@@ -14,14 +14,12 @@ Timeouts, backoff with jitter, Retry-After and the retry loop are scheduler.cata
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from config import Config
 from scheduler.catalogue.limiter import SharedRateLimit, Slot
-from scheduler.catalogue.polite import RETRY_AFTER_MAX, PoliteClient
+from scheduler.catalogue.polite import RETRY_AFTER_MAX, PoliteClient, per_process
 from scheduler.catalogue.polite import FetchError as FetchError  # re-exported: callers' import
 from scheduler.catalogue.polite import parse_retry_after as parse_retry_after
 
@@ -138,10 +136,6 @@ class StoreClient(PoliteClient):
         self.appdetails_rate.close()
 
 
-_clients: dict[tuple[object, ...], StoreClient] = {}
-_clients_lock = threading.Lock()
-
-
 def client_for(config: Config) -> StoreClient:
     """Return this process's polite store client for config's store settings."""
     return get_client(
@@ -162,9 +156,4 @@ def client_for(config: Config) -> StoreClient:
 
 def get_client(**settings: object) -> StoreClient:
     """Return this process's StoreClient for these settings (a forked child builds its own)."""
-    key = (os.getpid(), *sorted(settings.items()))
-    with _clients_lock:
-        client = _clients.get(key)
-        if client is None:
-            client = _clients[key] = StoreClient(**settings)  # type: ignore[arg-type]
-        return client
+    return per_process(StoreClient, **settings)

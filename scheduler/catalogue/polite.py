@@ -17,10 +17,13 @@ takes plain values. Choices:
 from __future__ import annotations
 
 import logging
+import os
 import random
+import threading
 import time
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import redis
@@ -29,6 +32,7 @@ import requests
 from scheduler.catalogue.limiter import Slot
 
 log = logging.getLogger(__name__)
+C = TypeVar("C", bound="PoliteClient")
 
 RETRY_AFTER_MAX = 300.0
 _RETRIABLE = (
@@ -181,3 +185,18 @@ def one_line(exc: BaseException) -> str:
     """Return an exception as one short line: its type and its first 200 characters."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     return f"{type(exc).__name__}: {text[:200]}"
+
+
+_clients: dict[tuple[object, ...], Any] = {}
+_clients_lock = threading.Lock()
+
+
+def per_process(factory: type[C], **settings: Any) -> C:
+    """Return this process's client of factory for these settings (a forked child builds its
+    own, so no two processes share a connection)."""
+    key = (os.getpid(), factory, *sorted(settings.items()))
+    with _clients_lock:
+        client: C | None = _clients.get(key)
+        if client is None:
+            client = _clients[key] = factory(**settings)
+        return client

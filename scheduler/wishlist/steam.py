@@ -10,14 +10,12 @@ database.
 
 from __future__ import annotations
 
-import os
-import threading
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from config import Config
 from scheduler.catalogue.limiter import SharedRateLimit
-from scheduler.catalogue.polite import FetchError, PoliteClient
+from scheduler.catalogue.polite import FetchError, PoliteClient, per_process
 from scheduler.wishlist.answers import (
     GarbageAnswer,
     ProfileAnswer,
@@ -109,27 +107,18 @@ def failure_reason(exc: Exception, profile: ProfileRef) -> str:
     return "Steam took too long to answer; try again later"
 
 
-_clients: dict[tuple[object, ...], SteamClient] = {}
-_clients_lock = threading.Lock()
-
-
 def steam_client(config: Config) -> SteamClient:
     """Return this process's Steam client for config (a forked child builds its own)."""
-    settings = {
-        "api_url": config.steam_api_url,
-        "community_url": config.steam_community_url,
-        "rate_limit": config.steam_api_rate_limit,
-        "redis_url": config.redis_url,
-        "connect_timeout": config.store_connect_timeout,
-        "read_timeout": config.store_read_timeout,
-        "max_retries": config.store_max_retries,
-        "backoff_base": config.store_backoff_base,
-        "backoff_max": config.store_backoff_max,
-        "user_agent": config.store_user_agent,
-    }
-    key = (os.getpid(), *sorted(settings.items()))
-    with _clients_lock:
-        client = _clients.get(key)
-        if client is None:
-            client = _clients[key] = SteamClient(**settings)  # type: ignore[arg-type]
-        return client
+    return per_process(
+        SteamClient,
+        api_url=config.steam_api_url,
+        community_url=config.steam_community_url,
+        rate_limit=config.steam_api_rate_limit,
+        redis_url=config.redis_url,
+        connect_timeout=config.store_connect_timeout,
+        read_timeout=config.store_read_timeout,
+        max_retries=config.store_max_retries,
+        backoff_base=config.store_backoff_base,
+        backoff_max=config.store_backoff_max,
+        user_agent=config.store_user_agent,
+    )
