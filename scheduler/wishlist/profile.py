@@ -15,8 +15,6 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from scheduler.alerts.inputs import WatchError
-
 MAX_PROFILE = 200
 STEAMID_DIGITS = 17
 _INDIVIDUAL = (1, 1, 1)  # universe Public, type Individual, instance Desktop
@@ -28,7 +26,7 @@ _PATH = re.compile(r"/(?:wishlist/)?(profiles|id)/([^/]*)/?", re.ASCII)
 _URL_HINT = "use https://steamcommunity.com/id/<name> or https://steamcommunity.com/profiles/<id>"
 
 
-class ProfileError(WatchError):
+class ProfileError(ValueError):
     """Not a Steam profile we can read; str() is one line for the person."""
 
 
