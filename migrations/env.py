@@ -1,8 +1,15 @@
-"""Alembic environment: the URL comes from config.py, the target metadata from models."""
+"""Alembic environment: the URL comes from config.py, the target metadata from models.
+
+An upgrade that reaches head also seeds the default schedule (beat_schedule.py), so that
+`scout schedule list` and `scout schedule run` know every entry before any beat has started;
+seeding adds only the defaults no one has seen (never re-adds an entry an admin removed).
+"""
 
 from __future__ import annotations
 
+import logging
 from logging.config import fileConfig
+from typing import Any
 
 from alembic import context
 from alembic.util import CommandError
@@ -41,7 +48,7 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     url = _url()
-    engine = make_engine(url)
+    engine = make_engine(url, create=True)  # the release step makes a new SQLite file
     try:
         with engine.connect() as connection:
             _run(connection)
@@ -52,7 +59,7 @@ def run_migrations_online() -> None:
         engine.dispose()
 
 
-def _run(connection: object) -> None:
+def _run(connection: Any) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
@@ -61,6 +68,33 @@ def _run(connection: object) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+    _seed_schedule(connection)
+
+
+def _seed_schedule(connection: Any) -> None:
+    """Add the default schedule entries no one has seen yet, when the schema is at head."""
+    from sqlalchemy.orm import Session
+
+    from beat_schedule import DEFAULT_SCHEDULE
+    from models.base import utcnow
+    from scheduler.beat.entries import seed_defaults
+
+    migration = context.get_context()
+    # Only `upgrade` writes data: current, check, stamp and autogenerate run this file too
+    # (Alembic's upgrade command hands its step function, named upgrade, to the context).
+    if getattr(migration.opts.get("fn"), "__name__", None) != "upgrade":
+        return
+    if set(migration.get_current_heads()) != set(context.script.get_heads()):
+        return  # an upgrade to an older revision: the models do not fit that schema yet
+    with Session(bind=connection) as session:
+        added = seed_defaults(session, DEFAULT_SCHEDULE, "release", utcnow())
+        session.commit()
+    if connection.in_transaction() and not alembic_config.attributes.get("connection"):
+        connection.commit()  # the session joined a transaction the migrations left open
+    if added:
+        logging.getLogger("alembic.runtime.migration").info(
+            "Seeded schedule entries %s", ", ".join(added)
+        )
 
 
 if context.is_offline_mode():

@@ -37,6 +37,12 @@ class Subscriber(Base):
     sign_in_expires_at: Mapped[datetime | None]
     sign_in_request: Mapped[str | None] = mapped_column(String(32))
     sign_in_sent: Mapped[str | None] = mapped_column(String(32))
+    # When the emails come: "immediate" (as soon as a drop is found) or "daily" (one digest at
+    # digest_hour in timezone); next_digest_at is that hour's next occurrence, in UTC.
+    frequency: Mapped[str] = mapped_column(String(10), default="immediate")
+    digest_hour: Mapped[int | None]
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    next_digest_at: Mapped[datetime | None]
 
 
 class WatchEntry(Base):
@@ -94,6 +100,8 @@ class Alert(Base):
     claimed_at: Mapped[datetime | None]
     # Set when a send released it for its own retry, due then; nothing else sends it before.
     retry_at: Mapped[datetime | None]
+    # A daily digest's alert waits for its subscriber's digest hour: nothing claims it before.
+    hold_until: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     message_id: Mapped[str | None] = mapped_column(String(255))
     alert_run_id: Mapped[int | None] = mapped_column(

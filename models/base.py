@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import (
     CursorResult,
@@ -18,6 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from models.errors import MissingDatabaseFile
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -82,13 +85,36 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """Return a new Engine for url, with SQLite set up for several processes writing."""
+def _open_existing(path: str) -> Any:
+    """Return a do_connect listener that opens the SQLite file at path only if it exists."""
+    uri = f"file:{quote(path)}?mode=rw"  # mode=rw: SQLite itself never creates the file
+
+    def connect(_dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]) -> None:
+        if not Path(path).is_file():
+            raise MissingDatabaseFile(
+                f"no database file at {path}: `alembic upgrade head` (or `scout migrate`) "
+                "creates it"
+            )
+        cargs[0], cparams["uri"] = uri, True
+
+    return connect
+
+
+def make_engine(url: str, *, create: bool = False) -> Engine:
+    """Return a new Engine for url, with SQLite set up for several processes writing.
+
+    create: a SQLite file (and its folder) that does not exist is made on first connect; only
+    the migrations ask for that. Every other process, a health check above all, finds a
+    missing file an error (MissingDatabaseFile) and leaves nothing behind.
+    """
     if url.startswith("sqlite"):
         database = make_url(url).database
-        if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).parent.mkdir(parents=True, exist_ok=True)  # the default instance/
         engine = create_engine(url, pool_pre_ping=True, connect_args={"timeout": 30})
+        if database and database != ":memory:" and not database.startswith("file:"):
+            if create:
+                Path(database).parent.mkdir(parents=True, exist_ok=True)  # the default instance/
+            else:
+                event.listen(engine, "do_connect", _open_existing(database))
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine

@@ -2,13 +2,48 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Index, String
+from sqlalchemy import JSON, CheckConstraint, Dialect, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from models.base import Base
+
+
+@dataclass(frozen=True)
+class UnreadableJSON:
+    """What a JSON column holds when its stored text is not JSON (SQLite, edited by hand)."""
+
+    text: str
+    error: str
+
+
+class LenientJSON(TypeDecorator[Any]):
+    """JSON that reads a value which is not JSON as UnreadableJSON instead of failing the query.
+
+    SQLite keeps JSON as text, so a row written by hand may hold anything; one such row must
+    not stop every other entry from loading (beat skips it, `scout schedule` says why).
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
+        parse = super().result_processor(dialect, coltype)
+        if parse is None:  # the driver parses JSON itself (PostgreSQL keeps it valid)
+            return None
+
+        def process(value: Any) -> Any:
+            try:
+                return parse(value)
+            except (ValueError, TypeError) as exc:  # not JSON, or not text at all
+                return UnreadableJSON(str(value), str(exc))
+
+        return process
 
 
 class ScheduleEntry(Base):
@@ -36,9 +71,9 @@ class ScheduleEntry(Base):
     cron_month_of_year: Mapped[str | None] = mapped_column(String(64))
     cron_day_of_week: Mapped[str | None] = mapped_column(String(64))
     interval_seconds: Mapped[int | None]
-    args: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    kwargs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    args: Mapped[list[Any]] = mapped_column(LenientJSON, default=list)
+    kwargs: Mapped[dict[str, Any]] = mapped_column(LenientJSON, default=dict)
+    options: Mapped[dict[str, Any]] = mapped_column(LenientJSON, default=dict)
     enabled: Mapped[bool] = mapped_column(default=True)
     last_run_at: Mapped[datetime | None]
     run_count: Mapped[int] = mapped_column(default=0)

@@ -2,31 +2,99 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import threading
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import redis
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from models import Alert, AlertRun, ScrapeRun, get_engine
+from models import Alert, AlertRun, ScrapeRun, errors, get_engine
 from scheduler.alerts.runs import live_run_ids
 
 QUEUES = ("celery", "scrape", "mail")
+NOT_ANSWERING, NOT_MIGRATED = "not answering", "not migrated"
+# The checkout's migrations/, installed under this name (scheduler/cli/migrate.py runs them).
+MIGRATIONS_PACKAGE = "steamscout_migrations"
 
 
-def ping_database(timeout: float) -> bool:
-    """Return True when the database answers SELECT 1 within about timeout seconds."""
+def check_services(redis_url: str, timeout: float) -> list[str]:
+    """Return what is unhealthy, e.g. ["database (not migrated)", "redis"]; [] when all is well.
+
+    The checks run at once and the answer comes within timeout seconds whatever hangs: a check
+    still waiting then counts as not answering (a hung PostgreSQL connect would otherwise take
+    its connect_timeout, and the two checks one after the other their sum).
+    """
+    checks: dict[str, Callable[[], str | None]] = {
+        "database": lambda: database_problem(timeout),
+        "redis": lambda: None if ping_redis(redis_url, timeout) else NOT_ANSWERING,
+    }
+    found: dict[str, str | None] = {}
+
+    def run(name: str, check: Callable[[], str | None]) -> None:
+        found[name] = check()
+
+    deadline = time.monotonic() + timeout
+    threads = [threading.Thread(target=run, args=item, daemon=True) for item in checks.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:  # a check that outlives the deadline ends on its own timeout
+        thread.join(max(0.0, deadline - time.monotonic()))
+    problems = {name: found.get(name, NOT_ANSWERING) for name in checks}
+    return [
+        name if problem == NOT_ANSWERING else f"{name} ({problem})"
+        for name, problem in problems.items()
+        if problem is not None
+    ]
+
+
+def database_problem(timeout: float) -> str | None:
+    """Return None when the database answers at this code's schema, else "not answering" or
+    "not migrated"; creates nothing (a missing SQLite file is not migrated)."""
     engine = get_engine()
+    driver_error = engine.dialect.loaded_dbapi.Error
     try:
-        with engine.connect() as conn:
+        # The DBAPI connection itself: no BEGIN IMMEDIATE, so a check never waits for a writer.
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
             if engine.dialect.name == "postgresql":
-                conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(timeout * 1000)}")
-            conn.execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        return False
-    return True
+                cursor.execute(f"SET LOCAL statement_timeout = {int(timeout * 1000)}")
+            cursor.execute("SELECT version_num FROM alembic_version")
+            revisions = {row[0] for row in cursor.fetchall()}
+        finally:
+            connection.close()
+    except (SQLAlchemyError, driver_error) as exc:
+        missing = errors.schema_missing(exc) or errors.database_missing(exc)
+        return NOT_MIGRATED if missing else NOT_ANSWERING
+    return None if migrated(revisions) else NOT_MIGRATED
+
+
+def migrated(revisions: set[str]) -> bool:
+    """Return True for a database at this code's newest revision, or at one it does not know
+    (a newer release migrated it); False for none or an older one (the release step failed)."""
+    known, heads = schema_revisions()
+    return bool(revisions) and (revisions == heads or not revisions <= known)
+
+
+@functools.cache
+def schema_revisions() -> tuple[frozenset[str], frozenset[str]]:
+    """Return every revision of the installed migrations and the newest ones (heads)."""
+    from alembic.script import ScriptDirectory
+
+    spec = importlib.util.find_spec(MIGRATIONS_PACKAGE)
+    folder = list(spec.submodule_search_locations or [])[0] if spec else None
+    if folder is None:  # no migrations installed: any revision counts as this code's
+        return frozenset(), frozenset()
+    script = ScriptDirectory(folder)
+    known = frozenset(revision.revision for revision in script.walk_revisions())
+    return known, frozenset(script.get_heads())
 
 
 def ping_redis(url: str, timeout: float) -> bool:
@@ -69,7 +137,8 @@ def database_health(session: Session, *, now: datetime, stuck_after: int) -> dic
     cutoff = now - timedelta(seconds=stuck_after)
     live = sorted(live_run_ids(session, since=cutoff))
     # What the sweep would take: claims older than the cutoff, and pending alerts that old
-    # of no run at work (a long fan-out's queued alerts are not stuck).
+    # of no run at work (a long fan-out's queued alerts are not stuck, nor are alerts held
+    # for a daily digest until that digest is as late).
     stuck = (
         session.scalar(
             select(func.count()).where(
@@ -79,6 +148,7 @@ def database_health(session: Session, *, now: datetime, stuck_after: int) -> dic
                         Alert.status == "pending",
                         Alert.created_at < cutoff,
                         or_(Alert.alert_run_id.is_(None), Alert.alert_run_id.not_in(live)),
+                        or_(Alert.hold_until.is_(None), Alert.hold_until < cutoff),
                     ),
                 )
             )

@@ -113,6 +113,11 @@ def export_account(session: Session, subscriber_id: int) -> dict[str, Any]:
         "created_at": _iso(subscriber.created_at),
         "confirmed_at": _iso(subscriber.confirmed_at),
         "unsubscribed_at": _iso(subscriber.unsubscribed_at),
+        "emails": {
+            "frequency": subscriber.frequency,
+            "digest_hour": subscriber.digest_hour,
+            "timezone": subscriber.timezone,
+        },
         "watches": _watches(session, subscriber_id),
         "alerts": _alerts(session, subscriber_id),
         "wishlist_imports": _wishlist_imports(session, subscriber_id),

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Row,
     String,
     Table,
+    and_,
     bindparam,
     case,
     exists,
@@ -44,6 +45,16 @@ def retry_due(now: datetime) -> ColumnElement[bool]:
     return or_(ALERTS.c.retry_at.is_(None), ALERTS.c.retry_at <= now)
 
 
+def not_held(now: datetime) -> ColumnElement[bool]:
+    """Return the condition that an alert is not waiting for a daily digest due after now."""
+    return or_(ALERTS.c.hold_until.is_(None), ALERTS.c.hold_until <= now)
+
+
+def claimable(now: datetime) -> ColumnElement[bool]:
+    """Return the condition that a pending alert may go now: no retry or digest to wait for."""
+    return and_(retry_due(now), not_held(now))
+
+
 def _unreachable(why: str) -> Exists:
     """Alerts of a subscriber who unsubscribed, or whose address nobody ever confirmed."""
     condition = (
@@ -61,10 +72,11 @@ def claim_alerts(
 
     Alerts of unsubscribed or unconfirmed subscribers become 'skipped' instead. Only rows
     still pending are touched, so a second claimer (a re-delivered task) gets nothing; alerts
-    waiting for a send's retry (retry_at after now) are left to that retry.
+    waiting for a send's retry (retry_at after now) are left to that retry, and alerts held
+    for a daily digest (hold_until after now) to that digest.
     """
     mine = (ALERTS.c.subscriber_id.in_(list(subscriber_ids)), ALERTS.c.status == "pending")
-    due = retry_due(now)
+    due = claimable(now)
     for why in ("unsubscribed", "unconfirmed"):
         session.execute(
             update(ALERTS).where(*mine, _unreachable(why)).values(status="skipped", last_error=why)
@@ -125,7 +137,12 @@ _DIGEST_COLUMNS = (
 def load_digests(
     session: Session, claimed: dict[int, list[int]], *, store_url: str
 ) -> list[Digest]:
-    """Return one digest per subscriber with the claimed alerts, in subscriber order."""
+    """Return one digest per subscriber with the claimed alerts, in subscriber order.
+
+    A game with several claimed alerts (it dropped twice before a daily digest went out) is
+    one item at its lowest price, "was" the highest price it came from; the item carries every
+    one of those alerts, so all are marked sent with the email.
+    """
     alert_ids = [alert_id for ids in claimed.values() for alert_id in ids]
     rows = session.execute(
         select(*_DIGEST_COLUMNS)
@@ -135,20 +152,26 @@ def load_digests(
         .order_by(Alert.subscriber_id, Game.title, Alert.id)
     ).all()
     lowest = _lowest_before(session, {row.game_id for row in rows})
-    items: dict[int, list[DigestItem]] = defaultdict(list)
+    groups: dict[tuple[int, int], list[Row[*tuple[Any, ...]]]] = defaultdict(list)
     people: dict[int, Row[*tuple[Any, ...]]] = {}
     for row in rows:
         people[row.subscriber_id] = row
-        items[row.subscriber_id].append(
+        groups[(row.subscriber_id, row.game_id)].append(row)
+    items: dict[int, list[DigestItem]] = defaultdict(list)
+    for (subscriber_id, game_id), group in groups.items():
+        row = min(group, key=lambda r: (r.trigger_cents, r.id))
+        olds = [old for old in map(_old_price, group) if old is not None]
+        items[subscriber_id].append(
             DigestItem(
                 alert_id=row.id,
                 title=row.title,
                 new_cents=row.trigger_cents,
-                old_cents=_old_price(row),
+                old_cents=max(olds) if olds else None,
                 currency=row.currency,
-                lowest_before_cents=lowest.get(row.game_id),
+                lowest_before_cents=lowest.get(game_id),
                 store_url=f"{store_url}/{row.kind}/{row.steam_id}/",  # as Game.store_path
                 itemkey=f"{row.kind.capitalize()}_{row.steam_id}",  # as Game.itemkey
+                also_alert_ids=tuple(sorted(r.id for r in group if r.id != row.id)),
             )
         )
     return [
@@ -287,12 +310,18 @@ def requeue_stuck(session: Session, *, older_than: datetime, max_attempts: int =
 
 
 def adopt_orphans(
-    session: Session, run_id: int, *, older_than: datetime, live_runs: Collection[int]
+    session: Session,
+    run_id: int,
+    *,
+    older_than: datetime,
+    live_runs: Collection[int],
+    now: datetime,
 ) -> list[int]:
     """Give pending alerts of no live run (runs.live_run_ids) to run_id.
 
     An alert waiting for its send's retry is that task's until its retry_at is older_than too:
-    only then was the retry lost (Redis restarted empty). Returns the ids of the subscribers
+    only then was the retry lost (Redis restarted empty). An alert held for a daily digest is
+    left alone until its hour, then this is what sends it. Returns the ids of the subscribers
     they belong to, ascending.
     """
     others = sorted(set(live_runs) - {run_id})
@@ -300,7 +329,7 @@ def adopt_orphans(
     not_waiting = or_(ALERTS.c.retry_at.is_(None), ALERTS.c.retry_at < older_than)
     rows = session.execute(
         update(ALERTS)
-        .where(ALERTS.c.status == "pending", no_live_run, not_waiting)
+        .where(ALERTS.c.status == "pending", no_live_run, not_waiting, not_held(now))
         .values(alert_run_id=run_id)
         .returning(ALERTS.c.subscriber_id)
     ).all()

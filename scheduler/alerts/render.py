@@ -37,6 +37,7 @@ class DigestItem:
     lowest_before_cents: int | None
     store_url: str
     itemkey: str | None = None  # e.g. App_440: the game's page on this site, when known
+    also_alert_ids: tuple[int, ...] = ()  # earlier drops of the same game this item stands for
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class Digest:
     @property
     def alert_ids(self) -> list[int]:
         """Return the ids of the alerts this email carries, ascending."""
-        return sorted(item.alert_id for item in self.items)
+        return sorted(i for item in self.items for i in (item.alert_id, *item.also_alert_ids))
 
 
 @dataclass(frozen=True)

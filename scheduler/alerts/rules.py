@@ -58,6 +58,7 @@ ALERT_COLUMNS = (
     "attempts",
     "created_at",
     "alert_run_id",
+    "hold_until",
 )
 
 
@@ -149,6 +150,11 @@ def _due_rows(now: datetime, alert_run_id: int | None) -> Any:
             literal(0),
             literal(now, ALERTS.c.created_at.type),
             run_id,
+            # A daily subscriber's alert waits for their next digest (scheduler.alerts.digests).
+            case(
+                (SUBSCRIBERS.c.frequency == "daily", SUBSCRIBERS.c.next_digest_at),
+                else_=null(),
+            ),
         )
         .select_from(
             WATCHES.join(GAMES, GAMES.c.id == WATCHES.c.game_id).join(

@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from scheduler.alerts import rules
+from scheduler.alerts.digests import advance_due
 
 
 def find_due_alerts_for(
@@ -23,6 +24,7 @@ def find_due_alerts_for(
     if not game_ids:
         return 0
     only = rules.WATCHES.c.game_id.in_(sorted(set(game_ids)))
+    advance_due(session, now=now)  # a drop found after today's digest waits for tomorrow's
     conn = session.connection()
     conn.execute(rules.rearm_statement().where(only))
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite

@@ -18,6 +18,7 @@ from models.alert import ALERT_STATUSES, Alert, Subscriber, WatchEntry
 from models.base import rows_changed, utcnow
 from models.game import Game
 from scheduler.alerts import rules as alert_rules
+from scheduler.alerts.digests import advance_due
 from scheduler.alerts.inputs import (
     UnknownItemError,
     UnknownSubscriberError,
@@ -27,7 +28,7 @@ from scheduler.alerts.inputs import (
     parse_price,
     parse_rule,
 )
-from scheduler.alerts.outbox import retry_due
+from scheduler.alerts.outbox import claimable
 from scheduler.alerts.personal import find_game, watch_game
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
 
 def find_due_alerts(session: Session, *, now: datetime, alert_run_id: int | None) -> int:
     """Re-arm, insert the due alerts as pending and remember their prices; returns how many new."""
+    advance_due(session, now=now)  # a drop found after today's digest waits for tomorrow's
     conn = session.connection()
     conn.execute(alert_rules.rearm_statement())
     # RETURNING counts what was really inserted: rowcount of INSERT ... SELECT is -1 on psycopg.
@@ -77,7 +79,7 @@ def pending_alert_batches(session: Session, *, batch_size: int, now: datetime) -
                 Alert.status == "pending",
                 Subscriber.unsubscribed_at.is_(None),
                 Subscriber.confirmed_at.is_not(None),
-                retry_due(now),
+                claimable(now),
             )
             .order_by(Alert.subscriber_id)
         )

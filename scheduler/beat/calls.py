@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from models.schedule import UnreadableJSON
 from scheduler.beat.timing import ScheduleError
 
 OWN_TASKS = "scheduler.tasks."
@@ -84,6 +85,9 @@ def check_call(task: Any, args: Any, kwargs: Any, options: Any, rules: CallRules
     """Raise ScheduleError unless task, args, kwargs and options may be sent by beat."""
     rules = rules or CallRules()
     check_text("task", task)
+    for label, value in (("args", args), ("kwargs", kwargs), ("options", options)):
+        if isinstance(value, UnreadableJSON):  # a row written by hand (SQLite keeps text)
+            raise ScheduleError(f"bad {label}: stored text {short(value.text)} is not JSON")
     if not isinstance(args, list):
         raise ScheduleError(f"bad args {short(args)}: must be a JSON list")
     for label, value in (("kwargs", kwargs), ("options", options)):

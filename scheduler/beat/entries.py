@@ -125,8 +125,13 @@ def seed_defaults(
     at: datetime,
     rules: CallRules | None = None,
 ) -> list[str]:
-    """Add the defaults that are missing; never touches existing rows. Returns names added."""
+    """Add the defaults no entry or edit has named yet; returns the names added.
+
+    An existing entry is never touched, and a default an admin removed stays removed (its
+    edits remain): `scout schedule add` brings it back.
+    """
     existing = set(session.scalars(select(ScheduleEntry.name)))
+    existing |= set(session.scalars(select(ScheduleEdit.entry_name).distinct()))
     added = []
     for name, spec in defaults.items():
         if name not in existing:

@@ -12,6 +12,8 @@ Run it with `celery -A scheduler.celery_app beat -S scheduler.beat.scheduler:Dat
   only those entries; a Redis nudge wakes beat early. A reload MERGES: last_run_at only ever
   moves forward, and an edit re-anchors the entry so it never fires at once.
 - A tick touches only entries that are due, through a heap of next-due times.
+- Without its database beat runs on and keeps its lock, firing nothing it cannot read; its
+  tries back off, one line each (scheduler.beat.outage).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from scheduler.beat import entries as store
 from scheduler.beat.calls import CallRules
 from scheduler.beat.due import BeatEntry, DueQueue
 from scheduler.beat.lock import LOCK_KEY, BeatLock, NudgeListener
+from scheduler.beat.outage import Outage
 from scheduler.beat.runs import RunLog
 from scheduler.beat.stopping import StopRequest
 from scheduler.beat.timing import missed_deadline
@@ -85,19 +88,31 @@ class DatabaseScheduler(Scheduler):
         self.rules = CallRules()
         self._closed = False
         self.stop = StopRequest()
+        self.outage = Outage(lambda: self.clock().timestamp())
+        self.seeded = False
         kwargs.pop("schedule_filename", None)
         super().__init__(app, *args, **kwargs)
 
     def setup_schedule(self) -> None:
-        """Seed the defaults that are missing from the database (never overwriting edits)."""
+        """Seed the defaults that are missing from the database (never overwriting edits).
+
+        With the database unreachable, beat still starts: one line, and ticks seed later.
+        """
         # Queues are checked when an admin edits; here only what would make send_task fail.
         self.rules = CallRules.from_app(self.app, check_queues=False)
         unknown = {spec["task"] for spec in self.defaults.values()} - set(self.app.tasks)
         if unknown:
             logger.warning("beat: default entries name unregistered tasks: %s", sorted(unknown))
+        self.outage.attempt("seed the schedule", self.seed)
+
+    def seed(self) -> None:
+        """Add the missing defaults, once per beat (the release step has usually done it)."""
+        if self.seeded:
+            return
         added = store.in_transaction(
             lambda s: store.seed_defaults(s, self.defaults, f"beat@{self.lock.token}", self.clock())
         )
+        self.seeded = True
         if added:
             logger.info("beat: seeded schedule entries %s", ", ".join(added))
 
@@ -136,17 +151,19 @@ class DatabaseScheduler(Scheduler):
         if not self.lock.hold():
             self.active = False
             return self.loop_interval
-        try:
-            if not self.active:
-                self.load_all()
-                self.active = True
-            else:
-                self.reload_changed()
-        except Exception as exc:  # the database is unreachable: an expected failure, one line
-            logger.warning("beat: could not read the schedule (%s); trying again", exc)
-            return self.loop_interval
+        if not self.outage.attempt("read the schedule", self.read_schedule):
+            return self.loop_interval  # the database is down: asked again after a backoff
         self.runs.flush()
         return self.fire_due()
+
+    def read_schedule(self) -> None:
+        """Seed if not done yet, then read every entry (on start or takeover) or the edited ones."""
+        self.seed()
+        if not self.active:
+            self.load_all()
+            self.active = True
+        else:
+            self.reload_changed()
 
     def load_all(self) -> None:
         """Read every entry (on start or takeover), merging with what is in memory."""

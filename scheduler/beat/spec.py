@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.schedule import ScheduleEntry
+from models.schedule import ScheduleEntry, UnreadableJSON
 from scheduler.beat.calls import CallRules, check_call, check_text
 from scheduler.beat.timing import CRON_FIELDS, ScheduleError, Timing
 
@@ -31,11 +31,16 @@ def as_spec(entry: ScheduleEntry) -> dict[str, Any]:
     return {
         "task": entry.task,
         "schedule": timing_of(entry).as_spec(),
-        "args": entry.args,
-        "kwargs": entry.kwargs,
-        "options": entry.options,
+        "args": stored_json(entry.args),
+        "kwargs": stored_json(entry.kwargs),
+        "options": stored_json(entry.options),
         "enabled": entry.enabled,
     }
+
+
+def stored_json(value: Any) -> Any:
+    """Return a JSON column's value as plain data: text that is not JSON as that text."""
+    return value.text if isinstance(value, UnreadableJSON) else value
 
 
 def check_fields(

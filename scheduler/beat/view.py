@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from scheduler.beat.calls import CallRules, check_call
-from scheduler.beat.spec import timing_of
+from scheduler.beat.spec import stored_json, timing_of
 from scheduler.beat.timing import ScheduleError, describe, next_run
 
 
@@ -18,11 +18,10 @@ def entry_row(entry: Any, tz: ZoneInfo, rules: CallRules | None = None) -> dict[
     timing = timing_of(entry)
     baseline = max(t for t in (entry.anchored_at, entry.last_run_at) if t)
     problem = None
-    if rules is not None:
-        try:
-            check_call(entry.task, entry.args, entry.kwargs, entry.options, rules)
-        except ScheduleError as exc:
-            problem = f"skipped by beat until edited: {exc}"
+    try:  # without rules, what any sender would refuse (e.g. text that is not JSON)
+        check_call(entry.task, entry.args, entry.kwargs, entry.options, rules)
+    except ScheduleError as exc:
+        problem = f"skipped by beat until edited: {exc}"
     due = next_run(timing, baseline, tz) if entry.enabled and problem is None else None
     return {
         "name": entry.name,
@@ -33,9 +32,9 @@ def entry_row(entry: Any, tz: ZoneInfo, rules: CallRules | None = None) -> dict[
         "next_run": due,
         "last_run_at": entry.last_run_at,
         "run_count": entry.run_count,
-        "args": entry.args,
-        "kwargs": entry.kwargs,
-        "options": entry.options,
+        "args": stored_json(entry.args),
+        "kwargs": stored_json(entry.kwargs),
+        "options": stored_json(entry.options),
         "anchored_at": entry.anchored_at,
         "updated_at": entry.updated_at,
         "problem": problem,

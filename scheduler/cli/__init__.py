@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import SQLAlchemyError
 
 from config import Config, ConfigError
+from models.errors import one_line, schema_missing
 from scheduler.app import create_app
 from scheduler.cli.arguments import ScoutParser
 from scheduler.cli.output import CLIError
@@ -53,9 +54,9 @@ def main(argv: Sequence[str] | None = None, config: Config | None = None) -> int
         print(f"scout: error: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ConfigError) else getattr(exc, "status", 1)
     except SQLAlchemyError as exc:
-        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        hint = " (is the schema migrated? run `alembic upgrade head`)"
         print(
-            f"scout: database error: {first} (is the schema migrated? run `alembic upgrade head`)",
+            f"scout: database error: {one_line(exc)}{hint if schema_missing(exc) else ''}",
             file=sys.stderr,
         )
         return 1

@@ -20,7 +20,7 @@ from scheduler.beat import entries as store
 from scheduler.beat.calls import CallRules, check_call
 from scheduler.beat.timing import ScheduleError, Timing, parse_every
 from scheduler.cli.arguments import int_between
-from scheduler.cli.output import CLIError, print_json, print_table
+from scheduler.cli.output import CLIError, print_json, print_table, terminal_safe
 
 LIST_COLUMNS = ("name", "schedule", "in_words", "enabled", "next_run", "last_run_at", "run_count")
 HISTORY_COLUMNS = ("version", "at", "by", "entry", "action", "change")
@@ -182,7 +182,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         print_json(row)
     else:
-        print("\n".join(view.entry_lines(row, tz)))
+        # Stored text (a row written by hand) is shown escaped, never obeyed by the terminal.
+        print("\n".join(terminal_safe(line) for line in view.entry_lines(row, tz)))
     return 0
 
 

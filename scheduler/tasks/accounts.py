@@ -12,7 +12,6 @@ import logging
 from typing import Any
 
 from flask import current_app
-from sqlalchemy.exc import OperationalError
 
 from models import Session, utcnow
 from scheduler.accounts import signin
@@ -21,17 +20,18 @@ from scheduler.alerts import transport as mail
 from scheduler.alerts.delivery import backoff
 from scheduler.app import celery as app
 from scheduler.app import current_config
+from scheduler.tasks.outage import DatabaseTask
 
 log = logging.getLogger(__name__)
 
 
 @app.task(
     bind=True,
+    base=DatabaseTask,
     name="scheduler.tasks.accounts.send_sign_in_link",
     acks_late=True,
     soft_time_limit=60,
     time_limit=90,
-    max_retries=None,  # counted against ALERT_MAX_ATTEMPTS below
 )
 def send_sign_in_link(self: Any, subscriber_id: int, request_id: str) -> dict[str, Any]:
     """Send the sign-in link of one request; returns whether it went and why not."""
@@ -40,11 +40,8 @@ def send_sign_in_link(self: Any, subscriber_id: int, request_id: str) -> dict[st
         log.error("sign-in link for subscriber %s not sent: SECRET_KEY is not set", subscriber_id)
         return {"sent": False, "why": "SECRET_KEY is not set"}
     request = signin.SignInRequest(subscriber_id, request_id)
-    try:
-        with Session.begin() as session:
-            issued = signin.issue_link(session, request, now=utcnow(), secret_key=config.secret_key)
-    except OperationalError as exc:
-        return _retry(self, subscriber_id, f"database unavailable ({type(exc.orig).__name__})")
+    with Session.begin() as session:  # a database that is down: DatabaseTask retries
+        issued = signin.issue_link(session, request, now=utcnow(), secret_key=config.secret_key)
     if issued is None:
         return {"sent": False, "why": "superseded or already sent"}
     address, token = issued
@@ -93,6 +90,8 @@ def _retry(task: Any, subscriber_id: int, reason: str) -> dict[str, Any]:
 
 
 @app.task(
+    base=DatabaseTask,
+    db_retries=0,  # the next day's run tries again
     name="scheduler.tasks.accounts.sweep_unconfirmed",
     acks_late=True,
     soft_time_limit=120,

@@ -23,6 +23,7 @@ from scheduler.alerts.watchlist import find_due_alerts, pending_alert_batches
 from scheduler.app import celery as app
 from scheduler.app import current_config
 from scheduler.logs import key_values
+from scheduler.tasks.outage import DatabaseTask
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ CHECK_SOFT_TIME_LIMIT = 600
 
 @app.task(
     bind=True,
+    base=DatabaseTask,
     name="scheduler.tasks.alerts.check_watchlists",
     acks_late=True,
     soft_time_limit=CHECK_SOFT_TIME_LIMIT,
@@ -168,12 +170,11 @@ def _database_down(
 @app.task(
     bind=True,
     name="scheduler.tasks.alerts.finish_alert_run",
+    base=DatabaseTask,
     acks_late=True,
-    # The run closes only here: ride out a database restart rather than leave it running.
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=2,
-    retry_backoff_max=60,
-    max_retries=8,
+    # The run closes only here: ride out a database restart (about 3 min) rather than leave it
+    # running for the sweep.
+    db_retries=8,
     soft_time_limit=60,
     time_limit=120,
 )
@@ -198,8 +199,10 @@ def finish_alert_run(self: Any, results: list[Any], run_id: int) -> dict[str, An
 
 @app.task(
     bind=True,
+    base=DatabaseTask,
     name="scheduler.tasks.alerts.requeue_stuck_alerts",
     acks_late=True,
+    db_retries=0,  # a sweep: the next one, a minute later, is the retry
     soft_time_limit=120,
     time_limit=180,
 )
@@ -215,7 +218,9 @@ def requeue_stuck_alerts(self: Any) -> dict[str, Any]:
         if run.status != "running":  # re-delivered after its chord already closed the run
             return {"requeued": requeued, "subscribers": run.subscribers, "run_id": run.id}
         live = alert_runs.live_run_ids(session, since=cutoff)
-        subscriber_ids = outbox.adopt_orphans(session, run.id, older_than=cutoff, live_runs=live)
+        subscriber_ids = outbox.adopt_orphans(
+            session, run.id, older_than=cutoff, live_runs=live, now=now
+        )
         closed = alert_runs.close_lost_runs(session, now=now, started_before=cutoff)
         run.subscribers = len(subscriber_ids)
         run_id = run.id

@@ -12,7 +12,6 @@ from datetime import timedelta
 from typing import Any
 
 from celery import chord
-from sqlalchemy.exc import OperationalError
 
 from config import Config
 from models import Session, utcnow
@@ -23,6 +22,7 @@ from scheduler.catalogue.client import client_for
 from scheduler.catalogue.pages import chunked, land_page, page_starts
 from scheduler.catalogue.parse import SearchPage
 from scheduler.logs import key_values
+from scheduler.tasks.outage import DatabaseTask
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def _land(config: Config, run_id: int, start: int) -> SearchPage | None:
     )
 
 
-@app.task(bind=True, name="scheduler.tasks.catalogue.scrape_catalogue")
+@app.task(bind=True, base=DatabaseTask, name="scheduler.tasks.catalogue.scrape_catalogue")
 def scrape_catalogue(self: Any) -> dict[str, Any]:
     """Open a run, land the first page, then fan the other pages out in a chord."""
     config = current_config()
@@ -83,12 +83,10 @@ def scrape_catalogue(self: Any) -> dict[str, Any]:
 
 @app.task(
     bind=True,
+    base=DatabaseTask,
     name="scheduler.tasks.catalogue.scrape_pages",
     soft_time_limit=3000,
     time_limit=3300,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
 )
 def scrape_pages(self: Any, run_id: int, starts: list[int]) -> dict[str, int]:
     """Land a chunk of pages; a failed page is recorded and the others still land."""
@@ -106,7 +104,7 @@ def scrape_pages(self: Any, run_id: int, starts: list[int]) -> dict[str, int]:
     return {"ok": done, "failed": failed}
 
 
-@app.task(name="scheduler.tasks.catalogue.finish_scrape")
+@app.task(base=DatabaseTask, name="scheduler.tasks.catalogue.finish_scrape")
 def finish_scrape(_results: list[dict[str, int]], run_id: int) -> dict[str, Any]:
     """Chord callback: close the run with figures computed from its page records."""
     with Session.begin() as session:
@@ -117,8 +115,10 @@ def finish_scrape(_results: list[dict[str, int]], run_id: int) -> dict[str, Any]
 
 
 @app.task(
+    base=DatabaseTask,
     name="scheduler.tasks.catalogue.close_stalled_scrapes",
     acks_late=True,
+    db_retries=0,  # a sweep: the next one, a minute later, is the retry
     soft_time_limit=60,
     time_limit=120,
 )

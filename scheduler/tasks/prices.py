@@ -7,10 +7,10 @@ recorded, in one transaction; the emails go out in a chord when the tick ends (t
 them if the worker dies first). Per-app claims in Redis keep overlapping ticks apart, so the
 task runs twice safely: a second run asks again and changes nothing that is already stored.
 
-A database error (OperationalError: PostgreSQL restarting, SQLite locked) retries the tick with
-backoff and one log line. Claims on apps not yet asked are released at once, so another tick may
-take them; an answer already received but not stored travels in the retry's arguments with its
-claims kept, so the retry stores it without asking the store again.
+A database outage (models.errors.expected: PostgreSQL restarting, SQLite locked) retries the
+tick with backoff and one log line. Claims on apps not yet asked are released at once, so another
+tick may take them; an answer already received but not stored travels in the retry's arguments
+with its claims kept, so the retry stores it without asking the store again.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from typing import Any
 
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 
 from config import Config
-from models import AlertRun, Session, utcnow
+from models import AlertRun, Session, errors, utcnow
 from scheduler.alerts import runs as alert_runs
 from scheduler.alerts.scoped import find_due_alerts_for
 from scheduler.alerts.watchlist import pending_alert_batches
@@ -115,7 +115,9 @@ def refresh_watched_prices(self: Any, carry: dict[str, Any] | None = None) -> di
     except SoftTimeLimitExceeded:
         claims.release(held.claimed)
         log.warning("price refresh %s: soft time limit reached; the rest waits", task_id)
-    except OperationalError as exc:
+    except SQLAlchemyError as exc:
+        if not errors.expected(exc):  # a bug, not an outage: Celery logs it with its traceback
+            raise
         retry_later(self, claims, tick, held, exc, since)
     tick.seconds = round(tick.seconds + time.monotonic() - began, 3)
     log.info("price refresh %s", tick.line())
@@ -160,12 +162,12 @@ def run_tick(
 
 
 def retry_later(
-    task: Any, claims: Claims, tick: Tick, held: Held, exc: OperationalError, since: datetime
+    task: Any, claims: Claims, tick: Tick, held: Held, exc: SQLAlchemyError, since: datetime
 ) -> None:
     """Release what was never asked and retry with backoff, or give up; logs one line."""
     kept = held.kept()
     claims.release([steam_id for steam_id in held.claimed if steam_id not in set(kept)])
-    reason = " ".join(str(exc.orig or exc).split())[:160]
+    reason = errors.one_line(exc)
     retries = current_config().price_refresh_db_retries
     if task.request.retries >= retries:
         claims.release(kept)

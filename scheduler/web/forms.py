@@ -67,6 +67,17 @@ class WatchForm(RuleForm):
     next = HiddenField()
 
 
+class EmailsForm(FlaskForm):
+    """When the emails come: as soon as a drop is found, or one digest a day at a local hour."""
+
+    frequency = StringField("frequency")
+    hour = StringField("hour")
+    timezone = StringField(
+        "Time zone",
+        validators=[Length(max=64, message="A time zone name has at most 64 characters.")],
+    )
+
+
 class WishlistForm(RuleForm):
     """Import a Steam wishlist: the profile (a SteamID64 or a profile address), one rule for all."""
 

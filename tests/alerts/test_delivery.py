@@ -282,7 +282,7 @@ class TestOutbox:
             orphan = add_pending_alert(session, "bob@example.com", game)
             live_runs = alert_runs.live_run_ids(session, since=cutoff)
             adopted = outbox.adopt_orphans(
-                session, sweep.id, older_than=cutoff, live_runs=live_runs
+                session, sweep.id, older_than=cutoff, live_runs=live_runs, now=now
             )
         assert live_runs == {live.id, sweep.id}
         assert adopted == [orphan.subscriber_id]
@@ -312,7 +312,7 @@ class TestOutbox:
                 ).subscriber_id
             live_runs = alert_runs.live_run_ids(session, since=cutoff)
             adopted = outbox.adopt_orphans(
-                session, sweep.id, older_than=cutoff, live_runs=live_runs
+                session, sweep.id, older_than=cutoff, live_runs=live_runs, now=now
             )
         assert live_runs == {busy.id, sweep.id}
         assert adopted == sorted([queued["quiet"], queued["over"]])

@@ -118,10 +118,18 @@ class TestRetryAt:
             session.add(sweep)
             session.flush()
             within = outbox.adopt_orphans(
-                session, sweep.id, older_than=utcnow() - timedelta(minutes=7), live_runs=()
+                session,
+                sweep.id,
+                older_than=utcnow() - timedelta(minutes=7),
+                live_runs=(),
+                now=utcnow(),
             )
             lost = outbox.adopt_orphans(
-                session, sweep.id, older_than=utcnow() - timedelta(minutes=3), live_runs=()
+                session,
+                sweep.id,
+                older_than=utcnow() - timedelta(minutes=3),
+                live_runs=(),
+                now=utcnow(),
             )
 
         assert (within, lost) == ([], [alert.subscriber_id])

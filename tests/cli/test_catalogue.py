@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import unicodedata
@@ -97,6 +98,7 @@ def test_a_bad_setting_stops_the_cli_with_one_line_naming_it():
 
 
 def test_an_unmigrated_database_gets_one_line_not_a_traceback(tmp_path):
+    sqlite3.connect(tmp_path / "empty.db").close()  # a file with no tables
     result = scout("games", DATABASE_URL=f"sqlite:///{tmp_path / 'empty.db'}")
     assert result.returncode == 1
     assert result.stderr.startswith("scout: database error: no such table")

@@ -20,8 +20,12 @@ SWEEPS = (
 )
 
 
-def seed_subscribers(count: int) -> set[str]:
-    """One game on sale and count subscribers each watching it below its price; their emails."""
+def seed_subscribers(count: int, *, digest_at: datetime | None = None) -> set[str]:
+    """One game on sale and count subscribers each watching it below its price; their emails.
+
+    digest_at: every subscriber takes one daily digest, due then (UTC), instead of an email as
+    soon as the drop is found: the check holds their alerts and the sweep sends them then.
+    """
     now = datetime.now(UTC)
     then = now - timedelta(days=30)
     emails = {f"user{n}@example.com" for n in range(count)}
@@ -60,6 +64,7 @@ def seed_subscribers(count: int) -> set[str]:
                     "confirmed_at": then,
                 }
                 | {"unsubscribe_token": f"token-{n:06d}-" + "x" * 20}
+                | _daily(digest_at)
                 for n in range(count)
             ],
         )
@@ -72,6 +77,17 @@ def seed_subscribers(count: int) -> set[str]:
             ],
         )
     return emails
+
+
+def _daily(digest_at: datetime | None) -> dict[str, object]:
+    if digest_at is None:
+        return {"frequency": "immediate"}
+    return {
+        "frequency": "daily",
+        "digest_hour": digest_at.hour,
+        "timezone": "UTC",
+        "next_digest_at": digest_at,
+    }
 
 
 def outstanding() -> dict[str, int]:
@@ -126,10 +142,17 @@ def fan_out(
     fault: Callable[[], None],
     timeout: float = 240,
     sweep_every: float = 2.0,
+    start: Callable[[], None] | None = None,
 ) -> Tally:
-    """Send every due email; apply fault once fault_after arrived; wait until all is closed."""
+    """Send every due email; apply fault once fault_after arrived; wait until all is closed.
+
+    start: how the sending begins (default: the check finds the drops and fans them out).
+    """
     with Sweeper(client, sweep_every):
-        client.send_task("scheduler.tasks.alerts.check_watchlists", queue="celery")
+        if start is None:
+            client.send_task("scheduler.tasks.alerts.check_watchlists", queue="celery")
+        else:
+            start()
         wait_for(lambda: len(sink.messages) >= fault_after, 120, f"{fault_after} emails")
         began = time.monotonic()
         fault()

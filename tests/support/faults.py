@@ -121,9 +121,17 @@ class PostgresCluster:
         """Create the cluster (trust auth, no fsync: a test server) and start it."""
         initdb = str(PG_BIN / "initdb")
         self._run(initdb, "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+        self.start_again()
+        return self
+
+    def start_again(self) -> None:
+        """Start the stopped cluster; return once it takes connections."""
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
         self._ctl("start", "-o", options)
-        return self
+
+    def stop(self) -> None:
+        """Stop it with `pg_ctl -m fast`: open connections are cut, new ones refused."""
+        self._ctl("stop", "-m", "fast")
 
     def _ctl(self, action: str, *extra: str) -> None:
         log = ("-l", str(self.dir / "postgres.log")) if action != "stop" else ()

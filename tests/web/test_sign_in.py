@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -285,3 +286,43 @@ def test_a_post_without_a_csrf_token_is_refused_and_stores_nothing(db, client):
 
     assert response.status_code == 400 and "form has expired" in response.text
     assert subscriber() is None
+
+
+def test_the_email_task_run_twice_sends_one_email_and_an_older_request_none(
+    db, smtp_server, scout_app
+):
+    from scheduler.tasks.accounts import send_sign_in_link
+
+    with Session.begin() as session:
+        first = signin.request_sign_in(session, "ann@example.com", now=utcnow(), smtputf8=False)
+    with Session.begin() as session:
+        newest = signin.request_sign_in(session, "ann@example.com", now=utcnow(), smtputf8=False)
+
+    assert send_sign_in_link(first.subscriber_id, first.request_id) == {
+        "sent": False,
+        "why": "superseded or already sent",
+    }
+    assert send_sign_in_link(newest.subscriber_id, newest.request_id) == {"sent": True}
+    assert send_sign_in_link(newest.subscriber_id, newest.request_id)["sent"] is False
+    assert len(smtp_server.messages) == 1
+
+
+def test_a_sign_in_email_waits_out_an_smtp_outage_and_goes_once(
+    db, worker, smtp_server, client, caplog
+):
+    smtp_server.go_down()
+    with caplog.at_level("WARNING", logger="scheduler.tasks.accounts"):
+        caplog.clear()
+        post(client, "/sign-in", {"email": "ann@example.com"})
+        deadline = time.monotonic() + 30
+        while "retry 1 of" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert "not sent (cannot connect to 127.0.0.1" in caplog.text, caplog.text
+    assert "ann@example.com" not in caplog.text
+    smtp_server.come_back()
+
+    path = sign_in_link(smtp_server.wait_for(1, timeout=30)[0])
+
+    assert client.post(path, data={"csrf_token": csrf(client)}).status_code == 302
+    time.sleep(0.5)
+    assert len(smtp_server.messages) == 1
