@@ -19,7 +19,8 @@ class WishlistImport(Base):
     id/<name>): personal data, deleted with the account (ON DELETE CASCADE). The rule is the one
     every watch the import adds gets. requested_at starts the five minutes before the next
     import; claimed_at is when a worker took it (a claim older than the sweep's limit is a dead
-    worker's). report is JSON (scheduler.wishlist.imports.Report); error says why it failed.
+    worker's), task_id which task did. report is JSON (scheduler.wishlist.imports.Report);
+    error says why it failed.
     """
 
     __tablename__ = "wishlist_imports"
@@ -39,6 +40,8 @@ class WishlistImport(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     requested_at: Mapped[datetime]
     claimed_at: Mapped[datetime | None]
+    # The Celery task that claimed it: that task's retry (a database outage) may take it again.
+    task_id: Mapped[str | None] = mapped_column(String(64))
     finished_at: Mapped[datetime | None]
     report: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(String(300))

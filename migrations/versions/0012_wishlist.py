@@ -5,7 +5,7 @@ every watch it adds, its status and its report as JSON), deleted with the subscr
 watch_entries.source: "wishlist" for a watch an import added; NULL for every watch before.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-07 10:00:00
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import models.base
 
 revision = '0012'
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
@@ -35,6 +35,7 @@ def upgrade() -> None:
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('requested_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('claimed_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('task_id', sa.String(length=64), nullable=True),
     sa.Column('finished_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('report', sa.Text(), nullable=True),
     sa.Column('error', sa.String(length=300), nullable=True),

@@ -1,11 +1,12 @@
 """Wishlist tasks: run one import, and resend the imports whose task the broker lost.
 
-import_wishlist runs twice safely: it claims its import with a conditional UPDATE (a second
-delivery finds it running or done and stops), asks Steam outside any transaction, and writes
-the watches, the report and "done" in one transaction. A worker killed in between leaves the
-import running; resume_wishlist_imports sends it again once its claim is older than
-imports.STUCK_AFTER, and a queued import whose message Redis lost after RESEND_QUEUED_AFTER.
-A database that does not answer gets one line in the log; the sweep tries again later.
+import_wishlist runs twice safely: it claims its import with a conditional UPDATE (another
+delivery finds it running or done and stops; this task's own retry takes it again), asks Steam
+outside any transaction, and writes the watches, the report and "done" in one transaction.
+A database out of reach is one line and a retry (DatabaseTask). A worker killed in between
+leaves the import running; resume_wishlist_imports sends it again once its claim is older
+than imports.STUCK_AFTER, and a queued import whose message Redis lost after
+imports.RESEND_QUEUED_AFTER.
 """
 
 from __future__ import annotations
@@ -14,13 +15,12 @@ import logging
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
-from sqlalchemy.exc import DBAPIError
 
 from models import Session, utcnow
-from scheduler.alerts.delivery import is_unreachable
 from scheduler.app import celery as app
 from scheduler.app import current_config
 from scheduler.catalogue.polite import FetchError
+from scheduler.tasks.outage import DatabaseTask
 from scheduler.wishlist import imports
 from scheduler.wishlist.answers import GarbageAnswer, ProfileNotFound
 from scheduler.wishlist.steam import failure_reason, read_wishlist, steam_client
@@ -29,29 +29,17 @@ log = logging.getLogger(__name__)
 
 
 @app.task(
+    bind=True,
+    base=DatabaseTask,
     name="scheduler.tasks.wishlist.import_wishlist",
     acks_late=True,
     soft_time_limit=240,
     time_limit=300,
 )
-def import_wishlist(import_id: int) -> dict[str, Any]:
+def import_wishlist(self: Any, import_id: int) -> dict[str, Any]:
     """Import one wishlist: claim it, ask Steam, watch its games; returns its outcome."""
-    try:
-        return _run(import_id)
-    except DBAPIError as exc:
-        if not is_unreachable(exc):
-            raise
-        log.warning(
-            "wishlist import %s: database unavailable (%s); the sweep sends it again",
-            import_id,
-            type(exc.orig).__name__,
-        )
-        return {"import": import_id, "status": "database unavailable"}
-
-
-def _run(import_id: int) -> dict[str, Any]:
     with Session.begin() as session:
-        claimed = imports.claim(session, import_id, utcnow())
+        claimed = imports.claim(session, import_id, utcnow(), self.request.id)
     if claimed is None:
         return {"import": import_id, "status": "not ours"}
     try:
@@ -79,10 +67,12 @@ def _run(import_id: int) -> dict[str, Any]:
 
 
 @app.task(
+    base=DatabaseTask,
     name="scheduler.tasks.wishlist.resume_wishlist_imports",
     acks_late=True,
     soft_time_limit=60,
     time_limit=90,
+    db_retries=0,  # a sweep: the next one, a minute later, is the retry
 )
 def resume_wishlist_imports() -> dict[str, int]:
     """Send again every import whose task was lost; returns how many."""

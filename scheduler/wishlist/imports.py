@@ -131,8 +131,12 @@ def _profile(canonical: str) -> ProfileRef:
     return ProfileRef(steamid=int(value)) if kind == "profiles" else ProfileRef(name=value)
 
 
-def claim(session: Session, import_id: int, now: datetime) -> Claimed | None:
-    """Take a queued import (or one a dead worker held) for this worker; None if not ours."""
+def claim(session: Session, import_id: int, now: datetime, task_id: str) -> Claimed | None:
+    """Take a queued import for task task_id; None if not ours.
+
+    An import another task claimed is ours only once that claim is older than STUCK_AFTER (its
+    worker is gone); one this same task claimed is ours again (its retry after an outage).
+    """
     taken = session.execute(
         update(WishlistImport)
         .where(
@@ -141,10 +145,18 @@ def claim(session: Session, import_id: int, now: datetime) -> Claimed | None:
             or_(
                 WishlistImport.status == "queued",
                 (WishlistImport.status == "running")
-                & (WishlistImport.claimed_at < now - STUCK_AFTER),
+                & (
+                    (WishlistImport.claimed_at < now - STUCK_AFTER)
+                    | (WishlistImport.task_id == task_id)
+                ),
             ),
         )
-        .values(status="running", claimed_at=now, attempts=WishlistImport.attempts + 1)
+        .values(
+            status="running",
+            claimed_at=now,
+            task_id=task_id,
+            attempts=WishlistImport.attempts + 1,
+        )
     )
     if rows_changed(taken) == 0:
         return None

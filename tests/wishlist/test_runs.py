@@ -80,6 +80,19 @@ def test_a_running_import_younger_than_the_limit_is_left_to_its_worker(ann, stea
     assert import_wishlist.delay(import_id).get(timeout=30)["status"] == "not ours"
 
 
+def test_a_retry_of_the_task_that_claimed_an_import_takes_it_again(ann, steam, worker):
+    # A database outage after the claim: DatabaseTask retries the task under its own id.
+    import_id = request(ann, "wishlister")
+    set_import(import_id, status="running", attempts=1, claimed_at=utcnow(), task_id="first-try")
+
+    other = import_wishlist.apply_async((import_id,), task_id="someone-else")
+    assert other.get(timeout=30)["status"] == "not ours"
+    retried = import_wishlist.apply_async((import_id,), task_id="first-try")
+
+    assert retried.get(timeout=60)["status"] == "done"
+    assert finished(import_id).attempts == 2
+
+
 def test_an_import_that_never_finishes_fails_after_three_runs(ann, steam, worker):
     import_id = request(ann, "wishlister")
     set_import(import_id, status="running", attempts=3, claimed_at=utcnow() - timedelta(minutes=11))
@@ -151,7 +164,7 @@ def test_five_thousand_items_are_imported_in_a_few_statements_per_thousand(db):
         import_id = imports.request_import(
             session, ann, read_profile("wishlister"), NEW_LOW, utcnow()
         )
-        assert imports.claim(session, import_id, utcnow()) is not None
+        assert imports.claim(session, import_id, utcnow(), "a-task") is not None
     statements: list[str] = []
 
     def count(*args: object) -> None:
