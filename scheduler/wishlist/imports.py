@@ -88,8 +88,12 @@ class Claimed:
 
 def _when(moment: datetime, now: datetime) -> str:
     seconds = max(1, int((moment - now).total_seconds() + 0.999))
-    wait = f"{seconds} seconds" if seconds < 60 else f"{-(-seconds // 60)} minutes"
-    return f"{moment:%H:%M:%S} UTC, in {wait}"
+    count, unit = (seconds, "second") if seconds < 60 else (-(-seconds // 60), "minute")
+    return f"{moment:%H:%M:%S} UTC, in {count} {unit}{'s' if count != 1 else ''}"
+
+
+def _rule(row: WishlistImport) -> Rule:
+    return (row.rule, row.target_cents, row.min_discount_pct)
 
 
 def request_import(
@@ -161,8 +165,7 @@ def claim(session: Session, import_id: int, now: datetime, task_id: str) -> Clai
     if rows_changed(taken) == 0:
         return None
     row = session.get_one(WishlistImport, import_id)
-    rule = (row.rule, row.target_cents, row.min_discount_pct)
-    return Claimed(row.id, row.subscriber_id, _profile(row.profile), rule)
+    return Claimed(row.id, row.subscriber_id, _profile(row.profile), _rule(row))
 
 
 def _chunks(values: list[int]) -> list[list[int]]:
@@ -180,7 +183,7 @@ def apply_wishlist(
     row = session.get(WishlistImport, import_id, with_for_update=True)
     if row is None or row.status != "running":
         return None
-    rule = (row.rule, row.target_cents, row.min_discount_pct)
+    rule = _rule(row)
     report.wishlist, report.private_or_empty = len(appids), not appids
     for chunk in _chunks(appids):
         found = session.execute(
@@ -251,8 +254,7 @@ def last_import(session: Session, subscriber_id: int) -> ImportView | None:
     ).first()
     if row is None:
         return None
-    rule = (row.rule, row.target_cents, row.min_discount_pct)
     return ImportView(
         row.id, row.profile, row.status, row.requested_at, row.finished_at, row.error,
-        Report.from_json(row.report), rule,
+        Report.from_json(row.report), _rule(row),
     )  # fmt: skip
