@@ -50,6 +50,14 @@ DEFAULT_SCHEDULE: dict[str, dict] = {
         "kwargs": {},
         "options": {"queue": "celery", "expires": 50},
     },
+    # Wishlist imports whose task a broker restart or a killed worker lost are sent again.
+    "resume-wishlist-imports": {
+        "task": "scheduler.tasks.wishlist.resume_wishlist_imports",
+        "schedule": {"every": 60},
+        "args": [],
+        "kwargs": {},
+        "options": {"queue": "celery", "expires": 50},
+    },
     # Sign-ups that never opened their link are forgotten after a week (scheduler.accounts).
     "sweep-unconfirmed": {
         "task": "scheduler.tasks.accounts.sweep_unconfirmed",

@@ -140,6 +140,9 @@ class Config:
     web_trusted_proxies: int = 0
     sign_in_email_limit: str = "5/hour"
     web_form_limit: str = "30/hour"
+    steam_api_url: str = "https://api.steampowered.com"
+    steam_community_url: str = "https://steamcommunity.com"
+    steam_api_rate_limit: str = "1/second"
 
     @property
     def mail_domain(self) -> str:
@@ -362,7 +365,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     """Build the Config from the environment; raises ConfigError naming the bad variable."""
     env = os.environ if environ is None else environ
     fields: dict[str, Any] = {}
-    for reader in (_services, _store, _prices, _web, _mail, _alerts, _beat, _accounts):
+    for reader in (_services, _store, _prices, _web, _mail, _alerts, _beat, _accounts, _steam):
         fields.update(reader(env))
     _check_flower_auth(env)
     return Config(**fields)
@@ -599,5 +602,32 @@ def _accounts(env: Mapping[str, str]) -> dict[str, Any]:
             "30/hour",
             _rate_limit,
             "must be a rate of at least 1 per period, such as 30/hour",
+        ),
+    }
+
+
+def _steam(env: Mapping[str, str]) -> dict[str, Any]:
+    """Steam's Web API and community site (the wishlist import), and their shared budget."""
+    return {
+        "steam_api_url": _choice(
+            env,
+            "STEAM_API_URL",
+            "https://api.steampowered.com",
+            _http_url,
+            "must be an http(s) URL such as https://api.steampowered.com",
+        ).rstrip("/"),
+        "steam_community_url": _choice(
+            env,
+            "STEAM_COMMUNITY_URL",
+            "https://steamcommunity.com",
+            _http_url,
+            "must be an http(s) URL such as https://steamcommunity.com",
+        ).rstrip("/"),
+        "steam_api_rate_limit": _choice(
+            env,
+            "STEAM_API_RATE_LIMIT",
+            "1/second",
+            _rate_limit,
+            "must be a rate of at least 1 per period, such as 1/second or 100/5minutes",
         ),
     }

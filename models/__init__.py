@@ -5,6 +5,7 @@ from models.base import Base, Session, configure_engine, get_engine, utcnow
 from models.game import Game, PriceChange
 from models.schedule import ScheduleEdit, ScheduleEntry
 from models.scrape import ScrapePage, ScrapeRun
+from models.wishlist import WishlistImport
 
 __all__ = [
     "Base",
@@ -22,4 +23,5 @@ __all__ = [
     "WatchEntry",
     "ScheduleEdit",
     "ScheduleEntry",
+    "WishlistImport",
 ]

@@ -71,6 +71,8 @@ class WatchEntry(Base):
     created_at: Mapped[datetime]
     # A paused watch keeps its rule and history but finds no drop until it is resumed.
     paused_at: Mapped[datetime | None]
+    # Where the watch came from: "wishlist" (a Steam wishlist import), or NULL (added by hand).
+    source: Mapped[str | None] = mapped_column(String(10))
 
 
 class Alert(Base):

@@ -11,7 +11,7 @@ from email.utils import formatdate
 from typing import Any
 
 BEHAVIOURS = ("slow", "truncated", "cut", "garbled", "json_error", "empty", "down", "null")
-ENDPOINTS = ("search", "appdetails")
+ENDPOINTS = ("search", "appdetails", "profile", "wishlist")
 _FIELDS = {
     "kind", "times", "start", "probability", "retry_after", "retry_after_date", "delay", "endpoint"
 }  # fmt: skip
@@ -22,8 +22,9 @@ _MAX_TIMES_KEPT = 20000
 class Fault:
     """One injected failure; times None means every matching request, start None every page.
 
-    endpoint None matches both endpoints; "search" or "appdetails" only that one. A fault with
-    a start matches only search pages.
+    endpoint None matches every endpoint; "search", "appdetails", "profile" (a community
+    profile page) or "wishlist" (GetWishlist) only that one. A fault with a start matches only
+    search pages.
     """
 
     kind: str
@@ -147,6 +148,8 @@ class Stats:
             self.appdetails = 0
             self.appdetails_ids: Counter[int] = Counter()
             self.appdetails_times: list[float] = []
+            self.steam: Counter[str] = Counter()
+            self.steam_times: list[float] = []
 
     def record_request(self, start: int, query: str, headers: dict[str, str]) -> None:
         """Count one search request and remember its headers."""
@@ -166,6 +169,13 @@ class Stats:
             self.appdetails_ids.update(appids)
             self.appdetails_times.append(time.time())
             del self.appdetails_times[:-_MAX_TIMES_KEPT]
+
+    def record_steam(self, endpoint: str) -> None:
+        """Count one request to a Steam profile page or to GetWishlist."""
+        with self._lock:
+            self.steam[endpoint] += 1
+            self.steam_times.append(time.time())
+            del self.steam_times[:-_MAX_TIMES_KEPT]
 
     def record_status(self, status: str) -> None:
         """Count one answer by its status ("200", "429", or a behaviour such as "down")."""
@@ -189,6 +199,11 @@ class Stats:
                     "by_id": {str(k): v for k, v in self.appdetails_ids.items()},
                     "per_second": per_second(self.appdetails_times),
                     "times": list(self.appdetails_times),
+                },
+                "steam": {
+                    "profile": self.steam["profile"],
+                    "wishlist": self.steam["wishlist"],
+                    "times": list(self.steam_times),
                 },
             }
 

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 from storesim.appdetails import answer_appdetails
 from storesim.faults import Fault
 from storesim.html import html_page, json_body, page_rows
+from storesim.steam import answer_steam
 
 if TYPE_CHECKING:
     from storesim.store import SimStore
@@ -116,7 +117,7 @@ class SimServer(ThreadingHTTPServer):
 
 
 class SimHandler(BaseHTTPRequestHandler):
-    """Routes the search endpoint and the /_sim/ control and stats endpoints."""
+    """Routes the store's endpoints, Steam's profile and wishlist ones, and /_sim/."""
 
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
@@ -148,7 +149,7 @@ class SimHandler(BaseHTTPRequestHandler):
         elif path == "/_sim/stats":
             sim = self.server.sim
             self._json(200, {**sim.stats(), "state": sim.state()})
-        else:
+        elif not answer_steam(self, self.server.sim, path):
             self.send_body(404, b"Not Found", "text/plain")
 
     def do_POST(self) -> None:

@@ -6,9 +6,12 @@ Endpoints:
            "start": S}  (without infinite=1: a plain HTML page with the same rows)
   GET  /api/appdetails?appids=ID,ID&filters=price_overview&cc=us&l=english
        -> {"ID": {"success": true, "data": {"price_overview": {...}}}, ...} (storesim.appdetails)
+  GET  /id/<name>/?xml=1, /profiles/<SteamID64>/?xml=1   Steam community profile pages, and
+  GET  /IWishlistService/GetWishlist/v1/?steamid=ID      the Web API's wishlist (storesim.steam)
   GET  /_sim/stats    -> request counts: total, by_start, by_status, user_agents, times,
                          last_headers, last_query (search pages); appdetails: requests, ids,
-                         by_id, per_second, times; plus the current state
+                         by_id, per_second, times; steam: profile, wishlist, times; plus the
+                         current state
   POST /_sim/control  -> change the store; JSON object, every key optional, applied in this order:
        {"reset": true}              the store as started: epoch 1, no sale, no faults, no stats
        {"reset_stats": true}        zero the counts only
@@ -22,8 +25,11 @@ Endpoints:
        {"clear_faults": true}       drop every fault
        {"fault_seed": 1}            restart the RNG of probability faults
        {"faults": [{"kind": "429", "times": 2, "retry_after": 1}, ...]}  appended, first match wins
+       {"profiles": [{"steamid": "76561198000000010", "name": "ann_w", "apps": 40}, ...]}
+                                    Steam accounts and their wishlists (storesim.steam)
   A fault: kind = an HTTP status 400-599 | slow | truncated | cut | garbled | json_error | empty
-  | down | null; endpoint ("search" or "appdetails"; both when left out); times (default 1;
+  | down | null; endpoint ("search", "appdetails", "profile" or "wishlist"; every one when
+  left out); times (default 1;
   -1 or null: forever); start (only that page); probability (seeded);
   retry_after (header value as given) or retry_after_date (seconds from now, sent as HTTP-date);
   delay (seconds, for slow). "truncated" cuts results_html inside valid JSON, "cut" closes the
@@ -50,9 +56,11 @@ from storesim.html import LAYOUTS
 from storesim.html import prewarm as warm_frames
 from storesim.sales import describe_sale, parse_sale, sale_start, whole
 from storesim.serve import SimHandler, SimServer
+from storesim.steam import ProfileBook
+from storesim.steam import parse_profile as parse_steam_profile
 
 _CONTROL_KEYS = set(
-    "reset reset_stats games seed epoch sale layout clear_faults fault_seed faults".split()
+    "reset reset_stats games seed epoch sale layout clear_faults fault_seed faults profiles".split()
 )
 
 
@@ -75,6 +83,7 @@ class SimStore:
         self.sale: Sale | None = None
         self.pending_sale: tuple[float, Sale | None] | None = None
         self.faults, self.stats_book = FaultBook(seed), Stats()
+        self.profiles = ProfileBook()
         self._lock = threading.Lock()
         self.stopping = threading.Event()
         self._server = SimServer((host, port), SimHandler)
@@ -117,6 +126,7 @@ class SimStore:
         if not isinstance(spec, dict) or set(spec) - _CONTROL_KEYS:
             raise ValueError(f"control must be an object with keys from {sorted(_CONTROL_KEYS)}")
         faults = [parse_fault(f) for f in spec.get("faults") or []]
+        profiles = [parse_steam_profile(p) for p in spec.get("profiles") or []]
         sale = parse_sale(spec["sale"]) if "sale" in spec else None
         sale_at = sale_start(spec["sale"]) if "sale" in spec else None
         if spec.get("layout", self.layout) not in LAYOUTS:
@@ -132,6 +142,7 @@ class SimStore:
                 self.epoch, self.sale, self.pending_sale = 1, None, None
                 self.faults.add([], replace_all=True)
                 self.stats_book.reset()
+                self.profiles.reset()
             if spec.get("reset_stats"):
                 self.stats_book.reset()
             self.games = numbers.get("games", self.games)
@@ -147,6 +158,7 @@ class SimStore:
             if "fault_seed" in numbers:
                 self.faults.reseed(numbers["fault_seed"])
             self.faults.add(faults)
+            self.profiles.add(profiles)
         return self.state()
 
     def set_sale(self, every: int | None = None, pct: int = 50, offset: int = 0) -> None:

@@ -56,6 +56,7 @@ from tests.support.app import AppUnderTest  # noqa: E402
 from tests.support.prices import refresh_store  # noqa: E402,F401
 from tests.support.smtp import smtp_server, smtp_tls_server  # noqa: E402,F401
 from tests.support.store import small_pages, store  # noqa: E402,F401
+from tests.support.wishlist import steam  # noqa: E402,F401
 
 APP = AppUnderTest(load_config(TEST_ENV))
 

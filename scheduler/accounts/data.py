@@ -1,14 +1,14 @@
 """What the service holds about one person: export it as plain data, or delete all of it.
 
-Every row about a subscriber hangs off its subscribers row (watches and alerts reference it
-with ON DELETE CASCADE), so deleting that row deletes everything; the count of what went is
-taken first, for the person's and the admin's confirmation. A send in flight for a deleted
-subscriber finds no alert to claim, and a sign-in email in flight finds no request to answer:
-nothing is sent to the address again unless it signs up anew.
-"""
+Every row about a subscriber hangs off its subscribers row (watches, alerts and wishlist
+imports reference it with ON DELETE CASCADE), so deleting that row deletes everything; the
+count of what went is taken first, for the person's and the admin's confirmation. A send in
+flight for a deleted subscriber finds no alert to claim, and a sign-in email in flight finds no
+request to answer: nothing is sent to the address again unless it signs up anew."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from models.alert import Alert, Subscriber, WatchEntry
 from models.game import Game
+from models.wishlist import WishlistImport
 from scheduler.alerts.inputs import UnknownSubscriberError, normalize_email
 
 EXPORT_FORMAT = 1
@@ -51,6 +52,7 @@ def _watches(session: Session, subscriber_id: int) -> list[dict[str, Any]]:
             "min_discount_pct": entry.min_discount_pct,
             "currency": game.currency,
             "paused": entry.paused_at is not None,
+            "source": entry.source,
             "created_at": _iso(entry.created_at),
         }
         for entry, game in rows
@@ -79,6 +81,29 @@ def _alerts(session: Session, subscriber_id: int) -> list[dict[str, Any]]:
     ]
 
 
+def _wishlist_imports(session: Session, subscriber_id: int) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(WishlistImport)
+        .where(WishlistImport.subscriber_id == subscriber_id)
+        .order_by(WishlistImport.id)
+    )
+    return [
+        {
+            "profile": row.profile,
+            "steamid": None if row.steamid is None else str(row.steamid),
+            "rule": row.rule,
+            "target_cents": row.target_cents,
+            "min_discount_pct": row.min_discount_pct,
+            "status": row.status,
+            "requested_at": _iso(row.requested_at),
+            "finished_at": _iso(row.finished_at),
+            "report": None if row.report is None else json.loads(row.report),
+            "error": row.error,
+        }
+        for row in rows
+    ]
+
+
 def export_account(session: Session, subscriber_id: int) -> dict[str, Any]:
     """Return everything held about a subscriber as JSON-able data."""
     subscriber = session.get_one(Subscriber, subscriber_id)
@@ -95,6 +120,7 @@ def export_account(session: Session, subscriber_id: int) -> dict[str, Any]:
         },
         "watches": _watches(session, subscriber_id),
         "alerts": _alerts(session, subscriber_id),
+        "wishlist_imports": _wishlist_imports(session, subscriber_id),
     }
 
 
@@ -107,8 +133,13 @@ def delete_account(session: Session, subscriber_id: int) -> dict[str, int]:
         or 0,
         "alerts": session.scalar(select(func.count()).where(Alert.subscriber_id == subscriber_id))
         or 0,
+        "wishlist_imports": session.scalar(
+            select(func.count()).where(WishlistImport.subscriber_id == subscriber_id)
+        )
+        or 0,
     }
     session.execute(delete(Alert).where(Alert.subscriber_id == subscriber_id))
+    session.execute(delete(WishlistImport).where(WishlistImport.subscriber_id == subscriber_id))
     session.execute(delete(WatchEntry).where(WatchEntry.subscriber_id == subscriber_id))
     session.execute(delete(Subscriber).where(Subscriber.id == subscriber_id))
     return counts

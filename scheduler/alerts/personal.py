@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from models.alert import Alert, WatchEntry
@@ -92,6 +93,39 @@ def watch_game(session: Session, subscriber_id: int, game: Game, rule: Rule) -> 
         set_rule(entry, rule)
     session.flush()
     return entry
+
+
+def watch_games(
+    session: Session, subscriber_id: int, game_ids: list[int], rule: Rule, source: str
+) -> set[int]:
+    """Watch every game of game_ids the subscriber does not watch yet, with rule, in one
+    statement; return the ids of the games watched now. A watch the subscriber has keeps its
+    rule, even one added between our read and this write (ON CONFLICT DO NOTHING)."""
+    if not game_ids:
+        return set()
+    name, target, discount = rule
+    dialect = postgresql if session.connection().dialect.name == "postgresql" else sqlite
+    now = utcnow()
+    rows = [
+        {
+            "subscriber_id": subscriber_id,
+            "game_id": game_id,
+            "rule": name,
+            "target_cents": target,
+            "min_discount_pct": discount,
+            "generation": 0,
+            "created_at": now,
+            "source": source,
+        }
+        for game_id in game_ids
+    ]
+    statement = (
+        dialect.insert(WatchEntry)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=[WatchEntry.subscriber_id, WatchEntry.game_id])
+        .returning(WatchEntry.game_id)
+    )
+    return set(session.scalars(statement))
 
 
 def _own(session: Session, subscriber_id: int, watch_id: int) -> WatchEntry:

@@ -1,13 +1,7 @@
-"""The polite catalogue client: one HTTP session, timeouts, backoff, a rate shared by all workers.
+"""The polite catalogue client: search pages and appdetails from the store.
 
-Imports nothing of ours but its limiter, and takes plain values. Choices:
-- Retries: 429, 5xx, connection errors, timeouts and bodies cut short, with exponential backoff
-  and full jitter (a random wait in [0, min(backoff_max, backoff_base * 2**retry)]). Any other
-  4xx is final. max_retries counts retries, so a page is tried at most max_retries + 1 times.
-- Retry-After (seconds or an HTTP-date) replaces the backoff even when it exceeds backoff_max:
-  the store said when to come back, and coming back sooner only earns another 429. When it asks
-  for more than retry_after_max (300 s by default) the client does not park a worker that long: it
-  raises FetchError at once with .retry_after set, so the caller can reschedule the page.
+Timeouts, backoff with jitter, Retry-After and the retry loop are scheduler.catalogue.polite's
+(shared with the wishlist import's Steam client). Here:
 - The rate limit is a moving window in Redis, keyed per store host: at most N requests in any
   window of the given length across every process, with no burst of 2N at a window edge as a
   fixed window allows. A request holds its slot until its answer is back, so the store itself
@@ -20,81 +14,28 @@ Imports nothing of ours but its limiter, and takes plain values. Choices:
 
 from __future__ import annotations
 
-import logging
-import os
-import random
-import threading
-import time
-from collections.abc import Callable, Sequence
-from email.utils import parsedate_to_datetime
-from urllib.parse import urlencode, urlsplit
-
-import redis
-import requests
+from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from config import Config
 from scheduler.catalogue.limiter import SharedRateLimit, Slot
+from scheduler.catalogue.polite import RETRY_AFTER_MAX, PoliteClient, per_process
+from scheduler.catalogue.polite import FetchError as FetchError  # re-exported: callers' import
+from scheduler.catalogue.polite import parse_retry_after as parse_retry_after
 
-log = logging.getLogger(__name__)
-
-RETRY_AFTER_MAX = 300.0
 AGE_GATE_COOKIES = {
     "birthtime": "470703601",  # 1 Dec 1984: old enough for every age gate
     "lastagecheckage": "1-January-1985",
     "wants_mature_content": "1",
     "mature_content": "1",
 }
-_RETRIABLE = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
-)
-
-
-class FetchError(Exception):
-    """A store answer could not be fetched; str() is one line (what, cause, attempts, URL)."""
-
-    def __init__(
-        self,
-        url: str,
-        start: int,
-        reason: str,
-        attempts: int,
-        status: int | None = None,
-        retry_after: float | None = None,
-        what: str | None = None,
-    ) -> None:
-        self.url, self.start, self.reason, self.attempts = url, start, reason, attempts
-        self.status, self.retry_after = status, retry_after
-        noun = "attempt" if attempts == 1 else "attempts"
-        what = what or f"store page start={start}"
-        super().__init__(f"{what}: {reason} after {attempts} {noun} ({url})")
 
 
 class BudgetSpent(FetchError):
     """The shared appdetails budget has no request left in its window; nothing was sent."""
 
 
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Return the seconds a Retry-After value asks to wait (seconds or HTTP-date), or None."""
-    if not value or not value.strip():
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
-    return max(0.0, seconds) if seconds == seconds else None
-
-
-class StoreClient:
+class StoreClient(PoliteClient):
     """Fetches search pages from one store politely; one per process (see get_client)."""
 
     def __init__(
@@ -114,25 +55,25 @@ class StoreClient:
         redis_url: str = "redis://localhost:6379/0",
         retry_after_max: float = RETRY_AFTER_MAX,
     ) -> None:
+        super().__init__(
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            max_retries=max_retries,
+            backoff_base=backoff_base,
+            backoff_max=backoff_max,
+            user_agent=user_agent,
+            retry_after_max=retry_after_max,
+        )
         self.base_url = base_url.rstrip("/")
         self.country, self.language = country, language
-        self.timeout = (connect_timeout, read_timeout)
-        self.max_retries = max_retries
-        self.backoff_base, self.backoff_max = backoff_base, backoff_max
-        self.retry_after_max = retry_after_max
         host = urlsplit(self.base_url).hostname or ""
-        # A slot stays in flight at most this long: a request that outlives its timeouts this
-        # much is long over, and a killed worker's slot frees itself then.
-        lease = 3 * (connect_timeout + read_timeout) + 10
-        self.rate = SharedRateLimit(rate_limit, redis_url, key=f"store:{host}", lease=lease)
+        self.rate = SharedRateLimit(rate_limit, redis_url, key=f"store:{host}", lease=self.lease)
         netloc = urlsplit(self.base_url).netloc
         self.appdetails_rate = SharedRateLimit(
-            appdetails_rate_limit, redis_url, key=f"appdetails:{netloc}", lease=lease
+            appdetails_rate_limit, redis_url, key=f"appdetails:{netloc}", lease=self.lease
         )
-        self.session = requests.Session()
         self.session.headers.update(
             {
-                "User-Agent": user_agent,
                 "Accept": "application/json, text/javascript, */*; q=0.01",
                 "X-Requested-With": "XMLHttpRequest",
             }
@@ -155,10 +96,6 @@ class StoreClient:
             "cc": self.country,
             "l": self.language,
         }
-
-    def backoff(self, retry: int) -> float:
-        """Return the full-jitter wait before retry number `retry` (0-based)."""
-        return random.uniform(0, min(self.backoff_max, self.backoff_base * 2**retry))
 
     def fetch_search_page(self, start: int, count: int) -> str:
         """Return the body of one search page; raises FetchError when retries run out."""
@@ -192,87 +129,11 @@ class StoreClient:
 
         return self._fetch(url, self.appdetails_params(appids), 0, what, take_slot)
 
-    def _fetch(
-        self,
-        url: str,
-        params: dict[str, str | int],
-        start: int,
-        what: str,
-        take_slot: Callable[[], Slot],
-    ) -> str:
-        """Return one answer's body, retrying politely; raises FetchError when retries run out."""
-        full_url = f"{url}?{urlencode(params)}"
-        attempts = 0
-        while True:
-            attempts += 1
-            try:
-                slot = take_slot()
-            except redis.RedisError as exc:
-                # Redis restarting or failing over: as transient as a store 503, so retry it.
-                reason = f"rate limiter unavailable: {_one_line(exc)}"
-                if attempts > self.max_retries:
-                    raise FetchError(full_url, start, reason, attempts, what=what) from exc
-                wait = self.backoff(attempts - 1)
-                log.warning("%s: %s; retry in %.2f s", what, reason, wait)
-                time.sleep(wait)
-                continue
-            try:
-                status, retry_after, reason, body = self._attempt(url, params)
-            finally:
-                self._answered(slot, what)
-            if body is not None:
-                return body
-            fail = (full_url, start, reason, attempts, status)
-            if status is not None and status != 429 and status < 500:
-                raise FetchError(*fail, what=what)
-            if attempts > self.max_retries:
-                raise FetchError(*fail, retry_after, what=what)
-            if retry_after is not None and retry_after > self.retry_after_max:
-                reason += f" (Retry-After {retry_after:.0f} s exceeds {self.retry_after_max:.0f} s)"
-                raise FetchError(full_url, start, reason, attempts, status, retry_after, what=what)
-            wait = retry_after if retry_after is not None else self.backoff(attempts - 1)
-            log.warning("%s: %s; retry in %.2f s", what, reason, wait)
-            time.sleep(wait)
-
-    @staticmethod
-    def _answered(slot: Slot, what: str) -> None:
-        """Tell the limiter the request is over; if Redis is away, its lease ends it later."""
-        try:
-            slot.done()
-        except redis.RedisError as exc:
-            log.warning("%s: could not free its rate-limit slot (%s)", what, _one_line(exc))
-
-    def _attempt(
-        self, url: str, params: dict[str, str | int]
-    ) -> tuple[int | None, float | None, str, str | None]:
-        """Make one request; return (status, retry_after, reason, body or None on failure)."""
-        try:
-            response = self.session.get(url, params=params, timeout=self.timeout)
-            body = response.content
-        except _RETRIABLE as exc:
-            return None, None, _one_line(exc), None
-        if response.status_code == 200:
-            response.encoding = response.encoding or "utf-8"
-            return 200, None, "ok", body.decode(response.encoding, errors="replace")
-        retry_after = None
-        if response.status_code in (429, 503):
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        return response.status_code, retry_after, f"HTTP {response.status_code}", None
-
     def close(self) -> None:
         """Close the session's connections and the limiters'."""
-        self.session.close()
+        super().close()
         self.rate.close()
         self.appdetails_rate.close()
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return f"{type(exc).__name__}: {text[:200]}"
-
-
-_clients: dict[tuple[object, ...], StoreClient] = {}
-_clients_lock = threading.Lock()
 
 
 def client_for(config: Config) -> StoreClient:
@@ -295,9 +156,4 @@ def client_for(config: Config) -> StoreClient:
 
 def get_client(**settings: object) -> StoreClient:
     """Return this process's StoreClient for these settings (a forked child builds its own)."""
-    key = (os.getpid(), *sorted(settings.items()))
-    with _clients_lock:
-        client = _clients.get(key)
-        if client is None:
-            client = _clients[key] = StoreClient(**settings)  # type: ignore[arg-type]
-        return client
+    return per_process(StoreClient, **settings)

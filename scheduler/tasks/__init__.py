@@ -1,3 +1,3 @@
 """Celery tasks: orchestration only. Importing this package registers every task on the app."""
 
-from scheduler.tasks import accounts, alerts, catalogue, prices  # noqa: F401
+from scheduler.tasks import accounts, alerts, catalogue, prices, wishlist  # noqa: F401

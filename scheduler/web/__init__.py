@@ -1,4 +1,4 @@
-"""The web front end: sign-in, the watchlist, search and game pages, unsubscribe, health.
+"""The web front end: sign-in, the watchlist, the wishlist import, settings, unsubscribe, health.
 
 Like the CLI, it is a front end: each view parses the request, calls the step functions the CLI
 calls, and renders. One blueprint per group of pages; scheduler.app.create_app calls init_app.
@@ -28,6 +28,7 @@ def init_app(app: Flask, config: Config) -> None:
         sign_in,
         unsubscribe,
         watchlist,
+        wishlist,
     )
     from scheduler.web.auth import load_account
     from scheduler.web.csrf import csrf
@@ -55,5 +56,6 @@ def init_app(app: Flask, config: Config) -> None:
     security.init_app(app, https=https)
     errors.init_app(app)
     filters.init_app(app)
-    for blueprint in (sign_in.bp, watchlist.bp, settings.bp, unsubscribe.bp, health.bp):
+    blueprints = (sign_in.bp, watchlist.bp, wishlist.bp, settings.bp, unsubscribe.bp, health.bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -8,6 +8,8 @@ from wtforms import EmailField, HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs: 3.2
 from wtforms.validators import DataRequired, Length
 
+from scheduler.wishlist.profile import MAX_PROFILE
+
 # RFC 5321 caps a path at 256 octets with its brackets: an address of 254 characters.
 MAX_EMAIL = 254
 
@@ -73,4 +75,19 @@ class EmailsForm(FlaskForm):
     timezone = StringField(
         "Time zone",
         validators=[Length(max=64, message="A time zone name has at most 64 characters.")],
+    )
+
+
+class WishlistForm(RuleForm):
+    """Import a Steam wishlist: the profile (a SteamID64 or a profile address), one rule for all."""
+
+    profile = StringField(
+        "Your Steam profile (address or SteamID64)",
+        validators=[
+            DataRequired("Enter your SteamID64 or your Steam profile's address."),
+            Length(
+                max=MAX_PROFILE,
+                message=f"A Steam profile's address has at most {MAX_PROFILE} characters.",
+            ),
+        ],
     )
