@@ -167,6 +167,8 @@ def running_stack(database_url: str, logs: Path) -> Iterator[Stack]:
         procs["store"] = start_store(env)  # its start overlaps the migrations
         migrate_with(env)
         env["STORE_URL"] = store_url(procs["store"])
+        # The simulated store serves Steam's community and Web API endpoints too.
+        env["STEAM_API_URL"] = env["STEAM_COMMUNITY_URL"] = env["STORE_URL"]
         # The worker and the web import the app at the same time; then wait for both.
         procs["worker"] = start_worker(env)
         procs["web"] = start_web(env, port)

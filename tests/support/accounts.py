@@ -1,0 +1,31 @@
+"""What the database still holds about a person: every table's rows that name them."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, String, Text, func, select
+
+from models import Base
+
+
+def rows_about(conn: Connection, subscriber_id: int, address: str) -> dict[str, int]:
+    """Count, in every table, the rows that reference the subscriber or hold the address."""
+    found: dict[str, int] = {}
+    for table in Base.metadata.sorted_tables:
+        conditions = [
+            column == subscriber_id
+            for column in table.columns
+            if any(fk.column.table.name == "subscribers" for fk in column.foreign_keys)
+            or (table.name == "subscribers" and column.name == "id")
+        ]
+        conditions += [
+            func.lower(column).contains(address)
+            for column in table.columns
+            if isinstance(column.type, String | Text)
+        ]
+        count = sum(
+            conn.scalar(select(func.count()).select_from(table).where(condition)) or 0
+            for condition in conditions
+        )
+        if count:
+            found[table.name] = count
+    return found
