@@ -1,12 +1,14 @@
 """SQLAlchemy models; importing this package registers every table on Base.metadata."""
 
 from models.alert import Alert, AlertRun, Subscriber, WatchEntry
+from models.audit import AdminAction
 from models.base import Base, Session, configure_engine, get_engine, utcnow
 from models.game import Game, PriceChange
 from models.schedule import ScheduleEdit, ScheduleEntry
 from models.scrape import ScrapePage, ScrapeRun
 
 __all__ = [
+    "AdminAction",
     "Base",
     "Session",
     "configure_engine",
