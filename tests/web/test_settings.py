@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import String, Text, func, select
+from sqlalchemy import func, select
 
-from models import Alert, Base, Session, Subscriber, WatchEntry
+from models import Alert, Session, Subscriber, WatchEntry
+from tests.support.accounts import rows_about
 from tests.support.alerts import add_game, run_check
 from tests.support.cli import scout
 from tests.support.web import post, sign_in_as
@@ -34,31 +35,6 @@ def two_people(db, worker, smtp_server):
         return {
             row.email: row.id for row in session.scalars(select(Subscriber).order_by(Subscriber.id))
         }
-
-
-def rows_about(subscriber_id: int, address: str) -> dict[str, int]:
-    """Count, in every table, the rows that reference the subscriber or hold the address."""
-    found: dict[str, int] = {}
-    with Session() as session:
-        for table in Base.metadata.sorted_tables:
-            conditions = [
-                column == subscriber_id
-                for column in table.columns
-                if any(fk.column.table.name == "subscribers" for fk in column.foreign_keys)
-                or (table.name == "subscribers" and column.name == "id")
-            ]
-            conditions += [
-                func.lower(column).contains(address)
-                for column in table.columns
-                if isinstance(column.type, String | Text)
-            ]
-            count = sum(
-                session.scalar(select(func.count()).select_from(table).where(condition)) or 0
-                for condition in conditions
-            )
-            if count:
-                found[table.name] = count
-    return found
 
 
 def test_the_export_holds_the_address_the_watches_with_rules_and_the_alerts_sent(
