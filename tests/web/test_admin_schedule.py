@@ -83,10 +83,26 @@ def test_the_list_shows_each_entry_in_words_with_next_run_in_the_zone_and_in_utc
     assert 'href="/admin/schedule/probe">probe</a>' in page
     assert "At 04:00" in page and "Every hour" in page and "celery.backend_cleanup" in page
     nightly = page[page.index(">nightly<") : page.index(">probe<")]
-    times = r'(\d\d:\d\d:\d\d E[SD]T)</time> <span class="utc">[-\d]+ (\d\d:\d\d:\d\d) UTC'
+    times = r'(\d\d:\d\d:\d\d E[SD]T)</time> <span class="utc">(\d\d:\d\d:\d\d) UTC'
     local, utc = re.search(times, nightly).groups()
     assert local.startswith("04:00:00") and utc in ("09:00:00", "08:00:00")
     assert "Times in America/New_York, with UTC beside them" in page
+
+
+def test_the_utc_time_carries_its_date_when_it_is_another_day_than_the_zone_s(db, scout_app):
+    scout_app.update(timezone="Europe/Berlin")
+    add("after-midnight", {**PROBE, "schedule": {"cron": "30 0 * * *"}})
+    client = with_admins(scout_app)
+    signed_in(client, ADMIN)
+
+    page = client.get("/admin/schedule/after-midnight").text
+
+    local, utc = re.search(
+        r'<dt>Next run</dt><dd><time datetime="[^"]+">(\S+) 00:30:00 CET</time> '
+        r'<span class="utc">(\S+) 23:30:00 UTC</span>',
+        page,
+    ).groups()
+    assert local > utc  # 00:30 in Berlin is 23:30 UTC the day before
 
 
 def test_the_last_run_shows_how_it_ended_and_links_its_run(client, redis_client):
@@ -130,7 +146,7 @@ def test_a_cron_entry_in_a_daylight_saving_gap_or_overlap_says_what_will_happen(
 
     page = html.unescape(client.get("/admin/schedule").text)
 
-    notes = re.findall(r'<p class="warning">Daylight saving: ([^<]*)</p>', page)
+    notes = re.findall(r'<p class="note"><strong>Daylight saving:</strong> ([^<]*)</p>', page)
     assert len(notes) == 2  # only 02:30 falls in a gap (spring) and an overlap (autumn)
     assert "02:30 does not exist, so it runs once, at 03:00 CEST (01:00 UTC)" in notes[0]
     assert "02:30 happens twice, and the entry runs once, at the first: 02:30 CEST" in notes[1]

@@ -73,8 +73,14 @@ def local_time(value: datetime | None) -> str:
 
 
 def utc_time(value: datetime | None) -> str:
-    """Return an instant in UTC, e.g. '2026-03-29 01:00:00 UTC' ('' for None)."""
-    return "" if value is None else f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+    """Return an instant in UTC beside local_time's: '01:00:00 UTC', with the date when the
+    UTC date is another ('2026-03-28 23:30:00 UTC'); '' for None."""
+    if value is None:
+        return ""
+    zone = ZoneInfo(current_config().timezone)
+    utc = value.astimezone(UTC)
+    same_day = utc.date() == value.astimezone(zone).date()
+    return f"{utc:%H:%M:%S} UTC" if same_day else f"{utc:%Y-%m-%d %H:%M:%S} UTC"
 
 
 def duration(start: datetime | None, end: datetime | None) -> str:
