@@ -133,37 +133,44 @@ def _describe(
     timing: Timing,
     tz: ZoneInfo,
 ) -> str:
-    start, end = shift.window
     hours, minutes = fields
-    real_time, one = len(hours) == 24, len(slots) == 1
+    real_time = len(hours) == 24
     width = abs(shift.after - shift.before)
     # A real-time entry runs in every local hour, so one hour past the change reaches a run.
     runs = _runs_near(timing, shift, width + timedelta(hours=1) if real_time else width, tz)
-    if shift.gap:
-        head = f"{start:%Y-%m-%d}: clocks in {tz.key} jump from {start:%H:%M} to {end:%H:%M}"
-        missing = f"{_listed(slots)} {'does' if one else 'do'} not exist"
-        if real_time:
-            before = max((run for run in runs if run < shift.at), default=None)
-            after = min((run for run in runs if run >= shift.at), default=None)
-            around = (
-                f": the run at {_when(before, tz)} is followed by the one at {_when(after, tz)}"
-                if before and after
-                else ""
-            )
-            fewer = f"{len(slots)} fewer run{'' if one else 's'}"
-            return f"{head}; {missing}, so that day has {fewer}{around}"
-        jumped = [run for run in runs if run == shift.at]
-        where = _when(jumped[0], tz) if jumped else "the next run"
-        shared = end.hour in hours and end.minute in minutes
-        together = f", the same run as the {end:%H:%M} one" if shared else ""
-        runs_once = "it runs" if one else "they run"
-        return f"{head}; {missing}, so {runs_once} once, at {where}{together}"
+    if not shift.gap:
+        return _overlap(shift, slots, runs, real_time, tz)
+    start, end = shift.window
+    one = len(slots) == 1
+    head = f"{start:%Y-%m-%d}: clocks in {tz.key} jump from {start:%H:%M} to {end:%H:%M}"
+    missing = f"{_listed(slots)} {'does' if one else 'do'} not exist"
+    if real_time:
+        before = max((run for run in runs if run < shift.at), default=None)
+        after = min((run for run in runs if run >= shift.at), default=None)
+        around = (
+            f": the run at {_when(before, tz)} is followed by the one at {_when(after, tz)}"
+            if before and after
+            else ""
+        )
+        return (
+            f"{head}; {missing}, so that day has {len(slots)} fewer run{'' if one else 's'}{around}"
+        )
+    jumped = [run for run in runs if run == shift.at]
+    where = _when(jumped[0], tz) if jumped else "the next run"
+    shared = end.hour in hours and end.minute in minutes
+    together = f", the same run as the {end:%H:%M} one" if shared else ""
+    return f"{head}; {missing}, so {'it runs' if one else 'they run'} once, at {where}{together}"
+
+
+def _overlap(
+    shift: Shift, slots: list[datetime], runs: list[datetime], real_time: bool, tz: ZoneInfo
+) -> str:
+    start, end = shift.window
     head = f"{start:%Y-%m-%d}: clocks in {tz.key} go back from {end:%H:%M} to {start:%H:%M}"
-    twice = f"{_listed(slots)} {'happens' if one else 'happen'} twice"
+    twice = f"{_listed(slots)} {'happens' if len(slots) == 1 else 'happen'} twice"
     inside = [run for run in runs if start <= run.astimezone(tz).replace(tzinfo=None) < end]
     if real_time:
-        return f"{head}; {twice}, and the entry runs at each (by real time): " + ", ".join(
-            _when(run, tz) for run in inside[: 2 * SHOWN_SLOTS]
-        )
+        each = ", ".join(_when(run, tz) for run in inside[: 2 * SHOWN_SLOTS])
+        return f"{head}; {twice}, and the entry runs at each (by real time): {each}"
     first = _when(inside[0], tz) if inside else "the first"
     return f"{head}; {twice}, and the entry runs once, at the first: {first}"
