@@ -143,6 +143,8 @@ class Config:
     steam_api_url: str = "https://api.steampowered.com"
     steam_community_url: str = "https://steamcommunity.com"
     steam_api_rate_limit: str = "1/second"
+    admin_emails: frozenset[str] = frozenset()
+    flower_url: str | None = None
 
     @property
     def mail_domain(self) -> str:
@@ -365,7 +367,8 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     """Build the Config from the environment; raises ConfigError naming the bad variable."""
     env = os.environ if environ is None else environ
     fields: dict[str, Any] = {}
-    for reader in (_services, _store, _prices, _web, _mail, _alerts, _beat, _accounts, _steam):
+    readers = (_services, _store, _prices, _web, _mail, _alerts, _beat, _accounts, _steam, _admin)
+    for reader in readers:
         fields.update(reader(env))
     _check_flower_auth(env)
     return Config(**fields)
@@ -630,4 +633,56 @@ def _steam(env: Mapping[str, str]) -> dict[str, Any]:
             _rate_limit,
             "must be a rate of at least 1 per period, such as 1/second or 100/5minutes",
         ),
+    }
+
+
+# The schedule's edit log keeps who made an edit in 120 characters (schedule_edits.by).
+MAX_ADMIN_EMAIL = 120
+
+
+def _admin_email(raw: str, position: int, count: int) -> str:
+    """Return one ADMIN_EMAILS entry as scheduler.alerts.inputs.normalize_email stores addresses.
+
+    config imports nothing of ours, so the rule is repeated here; tests/test_config.py checks
+    that both give the same address. Only the bad entry is ever shown, never the others.
+    """
+    from email_validator import EmailNotValidError, validate_email
+
+    where = f"entry {position} of {count}"
+    try:
+        checked = validate_email(raw, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise _fail("ADMIN_EMAILS", raw, f"{where} is not a valid email address: {exc}") from None
+    address = (checked.ascii_email or checked.normalized).lower()
+    if len(address) > MAX_ADMIN_EMAIL:
+        raise _fail(
+            "ADMIN_EMAILS",
+            raw,
+            f"{where} is longer than {MAX_ADMIN_EMAIL} characters, the most the schedule's "
+            "edit log keeps of who made an edit",
+        )
+    return address
+
+
+def _flower_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return _http_url(value) and parts.username is None and parts.password is None
+
+
+def _admin(env: Mapping[str, str]) -> dict[str, Any]:
+    """Who may open /admin (ADMIN_EMAILS, comma-separated), and where Flower is (FLOWER_URL)."""
+    entries = [part.strip() for part in env.get("ADMIN_EMAILS", "").split(",")]
+    entries = [entry for entry in entries if entry]  # "a@x.org, b@x.org," is two admins
+    flower = _str(env, "FLOWER_URL", "")
+    if flower and not _flower_url(flower):
+        raise _fail(
+            "FLOWER_URL",
+            flower,
+            "must be an http(s) URL without a user or password (Flower asks for them itself)",
+        )
+    return {
+        "admin_emails": frozenset(
+            _admin_email(entry, number, len(entries)) for number, entry in enumerate(entries, 1)
+        ),
+        "flower_url": flower.rstrip("/") or None,
     }

@@ -80,6 +80,8 @@ class ScheduleEntry(Base):
     anchored_at: Mapped[datetime]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # The id of the task beat sent at last_run_at: how that run ended (the admin console).
+    last_task_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class ScheduleEdit(Base):

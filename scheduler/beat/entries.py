@@ -195,8 +195,9 @@ def remove_entry(session: SessionType, name: str, by: str, at: datetime) -> None
     log_edit(session, name, "remove", by, at, before, None)
 
 
-def record_run(session: SessionType, name: str, at: datetime) -> bool:
-    """Store that beat sent the task at `at` (never moving last_run_at back); True if stored."""
+def record_run(session: SessionType, name: str, at: datetime, task_id: str | None = None) -> bool:
+    """Store that beat sent the task (id task_id) at `at`, never moving last_run_at back;
+    True if stored."""
     if session.get_bind().dialect.name == "postgresql":
         # Survives a beat crash once committed; only a database crash in the next fraction of
         # a second could lose it, costing one repeated send, never a skipped run.
@@ -205,7 +206,7 @@ def record_run(session: SessionType, name: str, at: datetime) -> bool:
         update(ScheduleEntry)
         .where(ScheduleEntry.name == name)
         .where((ScheduleEntry.last_run_at.is_(None)) | (ScheduleEntry.last_run_at < at))
-        .values(last_run_at=at, run_count=ScheduleEntry.run_count + 1)
+        .values(last_run_at=at, run_count=ScheduleEntry.run_count + 1, last_task_id=task_id)
     )
     return bool(cast(CursorResult[Any], result).rowcount)
 

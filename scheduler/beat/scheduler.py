@@ -239,7 +239,7 @@ class DatabaseScheduler(Scheduler):
             self.queue.plan(entry)
             return
         try:
-            self.send(entry)
+            task_id = self.send(entry)
         except BROKER_ERRORS as exc:
             logger.warning(
                 "beat: could not send %s (%s); retrying in %gs", entry.name, exc, RETRY_SEND_AFTER
@@ -250,7 +250,7 @@ class DatabaseScheduler(Scheduler):
             self._refuse(entry.name, f"could not send it: {exc!r}")
             return
         entry.last_run_at, entry.run_count = now, entry.run_count + 1
-        self.runs.save(entry.name, now)
+        self.runs.save(entry.name, now, task_id)
         self.queue.plan(entry)
 
     def send(self, entry: BeatEntry) -> str:

@@ -126,6 +126,7 @@ def parse_timing(spec: Mapping[str, Any]) -> Timing:
     return Timing(every=parse_every(spec["every"]))
 
 
+@lru_cache(maxsize=4096)  # cron-descriptor reads its locale files on every description
 def describe(timing: Timing) -> str:
     """Return the schedule in words, e.g. 'At 02:00' or 'Every 30 seconds'."""
     if timing.every:

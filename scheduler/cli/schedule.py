@@ -17,14 +17,13 @@ from zoneinfo import ZoneInfo
 
 from scheduler.beat import admin, view
 from scheduler.beat import entries as store
-from scheduler.beat.calls import CallRules, check_call
-from scheduler.beat.timing import ScheduleError, Timing, parse_every
+from scheduler.beat.calls import CallRules
+from scheduler.beat.timing import ScheduleError
 from scheduler.cli.arguments import int_between
 from scheduler.cli.output import CLIError, print_json, print_table, terminal_safe
 
 LIST_COLUMNS = ("name", "schedule", "in_words", "enabled", "next_run", "last_run_at", "run_count")
 HISTORY_COLUMNS = ("version", "at", "by", "entry", "action", "change")
-CALL_FIELDS = ("task", "args", "kwargs")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -76,13 +75,19 @@ def _schedule_and_call_options(parser: argparse.ArgumentParser, adding: bool) ->
     parser.add_argument("--expires", help="drop a run not started in time, e.g. 5m")
 
 
-def _parse_call(args: argparse.Namespace) -> None:
-    """Replace the JSON and interval texts on args by their values; raises CLIError."""
+def _change(args: argparse.Namespace) -> admin.Change:
+    """Return the edit the options ask for (scheduler.beat.admin: the web's check too)."""
     with _plainly():
-        for label, value in admin.parse_call_texts(args.args, args.kwargs, args.options).items():
-            setattr(args, label, value)
-        if args.expires is not None:
-            args.expires = parse_every(args.expires)
+        return admin.read_change(
+            cron=args.cron,
+            every=args.every,
+            task=args.task,
+            args=args.args,
+            kwargs=args.kwargs,
+            options=args.options,
+            queue=args.queue,
+            expires=args.expires,
+        )
 
 
 @contextmanager
@@ -102,15 +107,6 @@ def _reading() -> Iterator[Any]:
     open_database()
     with _plainly(), Session() as session:
         yield session
-
-
-def _timing(args: argparse.Namespace) -> Timing | None:
-    with _plainly():
-        return admin.timing_from(args.cron, args.every)
-
-
-def _options(args: argparse.Namespace, current: dict[str, Any]) -> Any:
-    return admin.merged_options(current, args.options, args.queue, args.expires)
 
 
 def _edit(work: Any) -> Any:
@@ -206,17 +202,16 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 def cmd_add(args: argparse.Namespace) -> int:
     """Add an entry after checking the task, the schedule and the JSON fields."""
-    _parse_call(args)
-    timing = _timing(args)
+    change = _change(args)
+    timing = change.timing
     if timing is None:  # argparse requires one of them; an empty text is refused above
         raise CLIError("give --cron or --every")
-    options = _options(args, {})
     spec = {
         "task": args.task,
         "schedule": timing.as_spec(),
-        "args": [] if args.args is None else args.args,
-        "kwargs": {} if args.kwargs is None else args.kwargs,
-        "options": options,
+        "args": change.call.get("args", []),
+        "kwargs": change.call.get("kwargs", {}),
+        "options": admin.merged_options({}, change.options, change.queue, change.expires),
         "enabled": not args.disabled,
     }
     with _plainly():
@@ -228,30 +223,16 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 def cmd_set(args: argparse.Namespace) -> int:
     """Change the schedule (re-anchored: counted from now) and/or the task, args and options."""
-    _parse_call(args)
-    timing = _timing(args)
-    call = {k: getattr(args, k) for k in CALL_FIELDS if getattr(args, k) is not None}
-    changes_options = args.options is not None or args.queue is not None or args.expires
-    if timing is None and not call and not changes_options:
+    change = _change(args)
+    if change.empty:
         raise CLIError(
             "nothing to change: give --cron or --every, or --task, --args, --kwargs, "
             "--options, --queue or --expires"
         )
     with _plainly():
-        rules = _rules() if call or changes_options else None
-
-    def work(session: Any) -> Any:
-        entry = store.get_entry(session, args.name)
-        if timing is not None:
-            store.edit_entry(session, args.name, _by(args), _now(), timing=timing)
-        if call or changes_options:
-            call["options"] = _options(args, entry.options)
-            store.update_call(session, args.name, _by(args), _now(), call, rules)
-        return entry
-
-    changed = sorted({*call, *(["options"] if changes_options else [])})
-    what = ", ".join([f"schedule {timing}"] * bool(timing) + changed)
-    print(view.confirmation(_edit(work), f"changed: {what}", _tz()))
+        rules = _rules() if change.changes_call else None
+    entry, _ = _edit(lambda s: admin.apply_change(s, args.name, change, _by(args), _now(), rules))
+    print(view.confirmation(entry, f"changed: {change.described()}", _tz()))
     return 0
 
 
@@ -271,18 +252,14 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Send the entry's task now (from this process) and log who did it."""
-    from scheduler.cli.services import send_task
+    from scheduler.cli.services import open_database, send_task
+
+    def send(task: str, call_args: list[Any], kwargs: dict[str, Any], options: Any) -> str:
+        return str(send_task(task, *call_args, **{**options, "kwargs": kwargs}).id)
 
     with _plainly():
         rules = _rules()
-    with _reading() as session:
-        entry = store.get_entry(session, args.name)
-        task, call_args, kwargs = entry.task, entry.args, entry.kwargs
-        # A row stored before edits were checked must not reach send_task unchecked.
-        check_call(task, call_args, kwargs, entry.options, rules)
-        options = {**entry.options, "kwargs": dict(kwargs)}
-    result = send_task(task, *call_args, **options)
-    after = {"task": task, "task_id": result.id}
-    _edit(lambda s: store.log_edit(s, args.name, "run", _by(args), _now(), None, after))
-    print(f"schedule entry {args.name!r}: {task} sent now (task {result.id})")
+        config = open_database()
+        task, task_id = admin.run_now(args.name, _by(args), _now(), rules, send, config.redis_url)
+    print(f"schedule entry {args.name!r}: {task} sent now (task {task_id})")
     return 0

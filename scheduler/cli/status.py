@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from config import Config, redact_url
+from config import redact_url
 from scheduler.cli.output import CLIError, print_json
 
 
@@ -19,49 +19,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def gather() -> dict[str, Any]:
-    """Return the health report; raises CLIError when Redis cannot be reached."""
-    import redis
-
-    from models import Session, utcnow
+    """Return the health report (scheduler.status); raises CLIError when Redis cannot be reached."""
     from scheduler.app import celery as app
-    from scheduler.beat.lock import LOCK_KEY
-    from scheduler.catalogue.refresh import freshness
     from scheduler.cli.services import open_database
-    from scheduler.health import broker_health, database_health, problems, schedule_health
+    from scheduler.status import gather as gather_report
 
     config = open_database()
-    client = redis.Redis.from_url(config.redis_url, socket_connect_timeout=3)
-    try:
-        report: dict[str, Any] = broker_health(client, LOCK_KEY)
-    except redis.RedisError as exc:
-        raise CLIError(f"cannot reach Redis at {redact_url(config.redis_url)}: {exc}") from None
-    replies = app.control.ping(timeout=1.0) or []
-    report["workers"] = sorted(name for reply in replies for name in reply)
-    with Session() as session:
-        report.update(database_health(session, now=utcnow(), stuck_after=config.alert_stuck_after))
-        report["prices"] = {
-            **freshness(session, now=utcnow()),
-            "stale_after": config.price_stale_after,
-        }
-        report["schedule"] = schedule_health(_schedule_rows(session, config), now=utcnow())
-    report["problems"] = problems(report)
+    report = gather_report(config, app)
+    if report["redis_error"] is not None:
+        raise CLIError(
+            f"cannot reach Redis at {redact_url(config.redis_url)}: {report['redis_error']}"
+        )
+    del report["redis_error"]
     return report
-
-
-def _schedule_rows(session: Any, config: Config) -> list[dict[str, Any]]:
-    """Return the schedule entries as beat sees them (a bad stored row says why it is skipped)."""
-    from zoneinfo import ZoneInfo
-
-    from scheduler.beat import admin, view
-    from scheduler.beat import entries as store
-    from scheduler.beat.timing import ScheduleError
-
-    try:
-        rules = admin.beat_rules()
-    except ScheduleError:
-        rules = None  # the tasks do not load: reported by every schedule command already
-    tz = ZoneInfo(config.timezone)
-    return [view.entry_row(entry, tz, rules) for entry in store.all_entries(session)]
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -1,4 +1,5 @@
-"""The web front end: sign-in, the watchlist, the wishlist import, settings, unsubscribe, health.
+"""The web front end: sign-in, the watchlist, the wishlist import, settings, unsubscribe, health,
+and the admin console (scheduler.web.admin).
 
 Like the CLI, it is a front end: each view parses the request, calls the step functions the CLI
 calls, and renders. One blueprint per group of pages; scheduler.app.create_app calls init_app.
@@ -20,6 +21,7 @@ SESSION_DAYS = 30
 def init_app(app: Flask, config: Config) -> None:
     """Register the web's blueprints, CSRF, security headers, error pages and limits on app."""
     from scheduler.web import (
+        admin,
         errors,
         filters,
         health,
@@ -59,3 +61,4 @@ def init_app(app: Flask, config: Config) -> None:
     blueprints = (sign_in.bp, watchlist.bp, wishlist.bp, settings.bp, unsubscribe.bp, health.bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    admin.init_app(app)  # its gate runs after load_account: it needs to know who asks

@@ -151,7 +151,7 @@ def delete_the_account(b: Browser, stack: Stack, email: str) -> None:
     try:
         with engine.connect() as conn:
             sid = conn.scalar(select(Subscriber.id).where(Subscriber.email == email))
-            assert rows_about(conn, sid, email)
+            assert rows_about(sid, email, conn)
         b.press("Delete my account…")
         assert b.heading() == "Delete your account?"
         b.snap("delete-confirm")
@@ -159,7 +159,7 @@ def delete_the_account(b: Browser, stack: Stack, email: str) -> None:
         assert b.path == "/"
         assert any("Your account and everything about it are deleted" in f for f in b.flashes())
         with engine.connect() as conn:
-            assert rows_about(conn, sid, email) == {}
+            assert rows_about(sid, email, conn) == {}
     finally:
         engine.dispose()
     b.open("/watchlist")

@@ -15,6 +15,7 @@ from models import ScheduleEdit, ScheduleEntry, Session
 from scheduler.app import celery as celery_app
 from scheduler.beat.lock import NUDGE_CHANNEL
 from scheduler.cli import main
+from tests.support.schedule_cases import REFUSED_CALLS
 
 ADD = [
     "schedule",
@@ -109,33 +110,6 @@ def test_a_bad_edit_gets_one_clear_line_and_stores_nothing(db, capsys, argv, mes
 
 
 CLEANUP = ["--task", "celery.backend_cleanup", "--every", "5s"]
-REFUSED_CALLS = [
-    (["--options", '{"args": [1]}'], "bad option 'args'"),
-    (["--options", '{"retry": false}'], "bad option 'retry'"),
-    (["--options", '{"producer": 1}'], "bad option 'producer'"),
-    (["--options", '{"headers": "x"}'], "bad option 'headers'"),
-    (["--options", '{"countdown": "abc"}'], "bad countdown 'abc'"),
-    (["--options", '{"countdown": 1e999}'], "NaN and Infinity"),
-    (["--options", '{"countdown": 7200}'], "bad countdown 7200"),
-    (["--options", '{"priority": 10}'], "bad priority 10"),
-    (["--options", '{"priority": true}'], "must be a whole number"),
-    (["--options", '{"expires": 0}'], "bad expires 0"),
-    (["--options", '{"soft_time_limit": 60, "time_limit": 30}'], "shorter than time_limit"),
-    (["--options", '{"queue": "nosuchqueue"}'], "no worker consumes it"),
-    (["--queue", "nosuchqueue"], "no worker consumes it"),
-    (["--queue", ""], "bad queue ''"),
-    (["--options", "[1]"], "must be a JSON object"),
-    (["--args", "[NaN]"], "NaN is not a JSON number"),
-    (["--args", "[Infinity]"], "Infinity is not a JSON number"),
-    (["--args", "{x"], "not valid JSON"),
-    (["--args", "[" * 5000], "not valid JSON"),
-    (["--args", "[" * 20 + "]" * 20], "nested deeper"),
-    (["--args", json.dumps(["x" * 20_000])], "at most 10000"),
-    (["--args", r'["\ud800"]'], "not valid Unicode"),
-    (["--args", "[1]"], "does not take these arguments"),
-    (["--kwargs", '{"x": 1}'], "does not take these arguments"),
-    (["--expires", "soon"], "bad interval 'soon'"),
-]
 
 
 @pytest.mark.parametrize(("extra", "message"), REFUSED_CALLS)

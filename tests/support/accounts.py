@@ -1,14 +1,20 @@
-"""What the database still holds about a person: every table's rows that name them."""
+"""What the database holds about one person, counted in every table."""
 
 from __future__ import annotations
 
 from sqlalchemy import Connection, String, Text, func, select
 
-from models import Base
+from models import Base, get_engine
 
 
-def rows_about(conn: Connection, subscriber_id: int, address: str) -> dict[str, int]:
-    """Count, in every table, the rows that reference the subscriber or hold the address."""
+def rows_about(subscriber_id: int, address: str, conn: Connection | None = None) -> dict[str, int]:
+    """Count, in every table, the rows that reference the subscriber or hold the address.
+
+    On conn, or on the database the tests' Session is bound to.
+    """
+    if conn is None:
+        with get_engine().connect() as own:
+            return rows_about(subscriber_id, address, own)
     found: dict[str, int] = {}
     for table in Base.metadata.sorted_tables:
         conditions = [

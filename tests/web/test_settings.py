@@ -7,8 +7,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from models import Alert, Session, Subscriber, WatchEntry, get_engine
-from tests.support.accounts import rows_about as about
+from models import Alert, Session, Subscriber, WatchEntry
+from tests.support.accounts import rows_about
 from tests.support.alerts import add_game, run_check
 from tests.support.cli import scout
 from tests.support.web import post, sign_in_as
@@ -35,12 +35,6 @@ def two_people(db, worker, smtp_server):
         return {
             row.email: row.id for row in session.scalars(select(Subscriber).order_by(Subscriber.id))
         }
-
-
-def rows_about(subscriber_id: int, address: str) -> dict[str, int]:
-    """Count, in every table, the rows that reference the subscriber or hold the address."""
-    with get_engine().connect() as conn:
-        return about(conn, subscriber_id, address)
 
 
 def test_the_export_holds_the_address_the_watches_with_rules_and_the_alerts_sent(
