@@ -12,11 +12,13 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from models.alert import Alert, Subscriber, WatchEntry
+from models.audit import AdminAction
 from models.game import Game
+from models.schedule import ScheduleEdit
 from models.wishlist import WishlistImport
 from scheduler.alerts.inputs import UnknownSubscriberError, normalize_email
 
@@ -141,5 +143,15 @@ def delete_account(session: Session, subscriber_id: int) -> dict[str, int]:
     session.execute(delete(Alert).where(Alert.subscriber_id == subscriber_id))
     session.execute(delete(WishlistImport).where(WishlistImport.subscriber_id == subscriber_id))
     session.execute(delete(WatchEntry).where(WatchEntry.subscriber_id == subscriber_id))
+    address = session.scalar(select(Subscriber.email).where(Subscriber.id == subscriber_id))
     session.execute(delete(Subscriber).where(Subscriber.id == subscriber_id))
+    if address is not None:
+        _forget_in_audits(session, address, subscriber_id)
     return counts
+
+
+def _forget_in_audits(session: Session, address: str, subscriber_id: int) -> None:
+    """An admin who deletes their own account leaves audit rows, not their address, behind."""
+    stand_in = f"deleted subscriber {subscriber_id}"
+    for model in (ScheduleEdit, AdminAction):
+        session.execute(update(model).where(model.by == address).values(by=stand_in))

@@ -148,3 +148,27 @@ def test_scout_subscribers_gives_one_line_for_a_bad_address(db, capsys, argv, me
 
     assert status in (1, 2) and out == ""
     assert len(err.strip().splitlines()) == 1 and message in err
+
+
+def test_an_admin_who_deletes_their_account_leaves_their_edits_but_not_their_address(db, client):
+    from models import ScheduleEdit, utcnow
+    from scheduler.accounts import data
+
+    ann = sign_in_as(client, "ann@example.com")
+    with Session.begin() as session:
+        session.add(
+            ScheduleEdit(
+                version=1,
+                at=utcnow(),
+                by="ann@example.com",
+                entry_name="check-watchlists",
+                action="disable",
+            )
+        )
+    with Session.begin() as session:
+        data.delete_account(session, ann)
+
+    assert rows_about(ann, "ann@example.com") == {}
+    with Session() as session:
+        edit = session.scalars(select(ScheduleEdit)).one()
+    assert (edit.by, edit.action) == (f"deleted subscriber {ann}", "disable")
