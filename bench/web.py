@@ -1,6 +1,6 @@
 """Benchmarks of the web's building blocks, one section each; prints figures, it is not a test.
 
-Run: .venv/bin/python bench/web.py [--only search] [--backends sqlite,postgresql]
+Run: .venv/bin/python bench/web.py [--only search,history,chart] [--backends sqlite,postgresql]
 [--games 200000] [--titles varied|plausible] [--queries 400] [--naive-queries 100] [--runs 3]
 
 search  --games games (bench/catalogue.py's titles) stored through the scrape's upsert into a
@@ -9,6 +9,10 @@ search  --games games (bench/catalogue.py's titles) stored through the scrape's 
         per query, as a page opens one), beside the naive way, `title ILIKE '%q%' ORDER BY
         title` (`scout games --search` before), on the first --naive-queries of each kind.
         Median and p95 per query, each the median of --runs runs.
+history per backend, scheduler.catalogue.history on a game with 1,000 price changes (a game
+        page's data) and the lows of 500 games with 20 changes each (a watchlist's), beside
+        the naive way of one query per game.
+chart   the SVG price chart of a game with 1,000 price changes: milliseconds per render.
 
 Sections are functions in SECTIONS: a new one takes the parsed arguments and prints its lines.
 """
@@ -30,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import select  # noqa: E402
 from sqlalchemy.orm import Session as OrmSession  # noqa: E402
 
-from bench import catalogue  # noqa: E402
+from bench import catalogue, prices  # noqa: E402
 from bench.upsert import fresh_database  # noqa: E402
 from models.base import Session, configure_engine, get_engine  # noqa: E402
 from models.game import Game  # noqa: E402
@@ -125,8 +129,32 @@ def section_search(args: argparse.Namespace) -> None:
         print(f"  {backend}: stored the catalogue through the upsert in {seconds:.1f} s")
 
 
+def section_history(args: argparse.Namespace) -> None:
+    """A game page's prices (1,000 changes) and a 500-game watchlist's lows, per backend."""
+    print(f"\nhistory: ms per call (median, p95), median of {args.runs} runs")
+    for backend in args.backends:
+        with fresh_database(backend) as url:
+            services.migrate(url)
+            configure_engine(url)
+            page_game, watched = prices.store_histories(1_000, 500)
+            analyze()
+            figures = prices.measure_history(args.runs, page_game, watched)
+            get_engine().dispose()
+        for what, (median, worst) in figures.items():
+            print(f"  {backend:<11}{what:<30}{median:>9.2f}{worst:>9.2f}")
+
+
+def section_chart(args: argparse.Namespace) -> None:
+    """Render the SVG chart of 1,000 price changes; milliseconds per render."""
+    median, worst = prices.measure_chart(runs=args.runs)
+    print(f"\nchart: 1,000 price changes, median of {args.runs} runs of 200 renders")
+    print(f"  {median:.2f} ms per render (median), {worst:.2f} ms (p95)")
+
+
 SECTIONS: dict[str, Callable[[argparse.Namespace], None]] = {
     "search": section_search,
+    "history": section_history,
+    "chart": section_chart,
 }
 
 
