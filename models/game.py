@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from models.base import Base
+from models.words import search_text
+
+# The search index is made by migration 0013, per backend, outside these models: SQLite's FTS5
+# table games_search (and its shadow tables games_search_*) and PostgreSQL's GIN index.
+SEARCH_OBJECTS = ("games_search", "ix_games_search_title")
+
+
+def is_search_object(name: str | None) -> bool:
+    """Return whether name is one of the search index's tables or indexes (not in the models)."""
+    return name is not None and any(
+        name == search or name.startswith(f"{search}_") for search in SEARCH_OBJECTS
+    )
 
 
 class Game(Base):
@@ -35,6 +47,14 @@ class Game(Base):
     # currency), and why; the price stays, and the refresh queues the app behind fresher ones.
     price_error_at: Mapped[datetime | None]
     price_error: Mapped[str | None] = mapped_column(String(200))
+    # The title as the search index holds it (models.words.search_text): written with the
+    # title, by the upsert and by the ORM alike; migration 0013 indexes it on each backend.
+    search_title: Mapped[str] = mapped_column(Text, server_default="")
+
+    @validates("title")
+    def _keep_search_title(self, _key: str, title: str) -> str:
+        self.search_title = search_text(title)
+        return title
 
     @property
     def itemkey(self) -> str:

@@ -11,10 +11,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
+from sqlalchemy.orm import Session as OrmSession
 
 import models
 from models.base import make_engine
+from models.game import is_search_object
+from scheduler.catalogue.search import search_games
 from tests.support import services
+from tests.support.catalogue import T0
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -28,12 +32,18 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
         yield url
 
 
+def outside_search_index(name: str | None, *_: object) -> bool:
+    """Compare all but the search index of migration 0013, as migrations/env.py does."""
+    return not is_search_object(name)
+
+
 def schema_differences(url: str) -> list[object]:
     """Return alembic's autogenerate diff between the database at url and the models."""
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            options = {"compare_type": True, "include_name": outside_search_index}
+            context = MigrationContext.configure(conn, opts=options)
             return compare_metadata(context, models.Base.metadata)
     finally:
         engine.dispose()
@@ -86,5 +96,40 @@ def test_on_postgresql_games_pages_keep_half_their_room_for_the_next_scrapes_upd
             command.downgrade(cfg, "0003")
             options = conn.execute(text("SELECT reloptions FROM pg_class WHERE relname = 'games'"))
             assert options.scalar_one() is None
+    finally:
+        engine.dispose()
+
+
+def test_the_search_migration_indexes_a_catalogue_stored_before_it_and_undoes_cleanly(
+    empty_database,
+):
+    cfg = services.alembic_config(empty_database)
+    command.upgrade(cfg, "0008")
+    titles = [f"Old Game {n}" for n in range(12_000)] + ["Pokémon Café", "Half-Life 2"]
+    engine = make_engine(empty_database)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO games (kind, steam_id, title, discount_pct, currency, is_free,"
+                    " first_seen, last_seen) VALUES ('app', :steam_id, :title, 0, 'USD', false,"
+                    " :now, :now)"
+                ),
+                [{"steam_id": n, "title": t, "now": T0} for n, t in enumerate(titles)],
+            )
+
+        command.upgrade(cfg, "head")
+
+        with OrmSession(engine) as session:
+            assert [g.title for g in search_games(session, "pokemon")] == ["Pokémon Café"]
+            assert [g.title for g in search_games(session, "half life")] == ["Half-Life 2"]
+            assert [g.steam_id for g in search_games(session, "old game 11999")] == [11_999]
+        command.downgrade(cfg, "0008")
+        assert "search_title" not in {c["name"] for c in inspect(engine).get_columns("games")}
+        assert not {name for name in table_names(empty_database) if is_search_object(name)}
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM games")).scalar_one() == len(titles)
+        command.upgrade(cfg, "head")
+        assert schema_differences(empty_database) == []
     finally:
         engine.dispose()

@@ -19,10 +19,12 @@ from typing import Any
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from models.words import search_text
 from scheduler.catalogue.parse import Listing
 from scheduler.catalogue.statements import (
     FIELDS,
     STAGING,
+    TITLE_LENGTH,
     postgresql_statements,
     sqlite_statements,
     staging_ddl,
@@ -63,7 +65,7 @@ def upsert_listings(
         return UpsertResult()
     # The last listing of an item wins. Rows start with their key (kind, steam_id), so sorting
     # puts them in key order: concurrent batches lock rows in one order, B-trees fill in order.
-    rows = sorted({(item.kind, item.steam_id): _as_row(item) for item in listings}.values())
+    rows = sorted({(item.kind, item.steam_id): _staged(item) for item in listings}.values())
     conn = session.connection()
     postgres = conn.dialect.name == "postgresql"
     if postgres:
@@ -83,15 +85,22 @@ def upsert_listings(
     return result
 
 
+def _staged(item: Listing) -> Row:
+    """Return the staging row of a listing: its FIELDS, then the search text of what is stored."""
+    return (*_as_row(item), search_text(item.title[:TITLE_LENGTH]))
+
+
 def _apply_sqlite(conn: Connection, rows: list[Row], params: dict) -> tuple[int, int]:
     """Stage rows and apply them on SQLite; return (new, changed)."""
     statements = sqlite_statements()
     conn.exec_driver_sql(staging_insert("sqlite"), rows)
     conn.execute(statements["classify"], params)
-    new, changed = conn.execute(statements["count"]).one()
+    new, changed, retitled = conn.execute(statements["count"]).one()
     conn.execute(statements["upsert"], params)
     if new or changed:
         conn.execute(statements["history"], params)
+    if retitled:
+        conn.execute(statements["retitle"])
     return new, changed
 
 

@@ -1,19 +1,24 @@
 """The SQL of the price upsert: a staging table for one batch, and the statements that apply it.
 
 A batch is bulk-loaded into a temporary table (executemany on SQLite, COPY on PostgreSQL) and
-applied with a few set-based statements, whatever its size.
+applied with a few set-based statements, whatever its size. Each row carries its title's search
+text (models.words.search_text), which games.search_title takes with the title.
 
 SQLite has one writer at a time (every transaction is BEGIN IMMEDIATE), so it classifies first:
   classify  UPDATE staging FROM games: each known row gets its game's id and stays priced only
             if its price changed (a new row stays priced if its price could be read).
-  count     new and changed rows, from the staging table alone.
+  count     new, changed and retitled rows, from the staging table alone.
   upsert    INSERT ... SELECT FROM staging ON CONFLICT DO UPDATE: new games in; title and
             last_seen of known ones; the price only where priced.
   history   one row per priced game.
+  retitle   search_title of the known games whose search text changed, in a statement of its
+            own: the search index's trigger (migration 0013) fires for a SET of search_title,
+            and costs every unchanged row of a scrape when the upsert sets it.
 
 PostgreSQL runs page tasks side by side, so each step decides under the row locks it holds:
   insert    INSERT ... ON CONFLICT DO NOTHING RETURNING: exactly the new games, and their history.
-  touch     INSERT ... ON CONFLICT DO UPDATE of title and last_seen where the price stays. It
+  touch     INSERT ... ON CONFLICT DO UPDATE of title, search_title and last_seen where the
+            price stays (an unchanged search_title leaves the update HOT: no index entry). It
             locks every known game of the batch in key order, so overlapping batches cannot
             deadlock and nobody changes a price between the compare and the write.
   change    UPDATE ... FROM staging WHERE the price differs RETURNING: new prices, and history.
@@ -62,6 +67,8 @@ FIELDS = (
     "is_free",
     "price_ok",
 )
+# A staged row: the FIELDS, then the title's search text (models.words.search_text).
+LOADED = (*FIELDS, "search_title")
 
 # Per connection; its own MetaData keeps it out of the models and of Alembic.
 STAGING = Table(
@@ -77,7 +84,9 @@ STAGING = Table(
     # Loaded as the listing's price_ok: whether its price is to be written. SQLite's classify
     # narrows it to the known games whose price changed; PostgreSQL compares as it writes.
     Column("priced", Boolean, nullable=False),
+    Column("search_title", Text, nullable=False),
     Column("game_id", Integer),  # SQLite: set by classify for a known game
+    Column("retitled", Boolean),  # SQLite: set by classify, the known game's search text changes
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DELETE ROWS",
 )
@@ -107,11 +116,11 @@ def staging_ddl(dialect_name: str) -> str:
 
 @cache
 def staging_insert(dialect_name: str) -> str:
-    """Return the driver SQL that loads FIELDS rows: executemany INSERT, or COPY on PostgreSQL."""
-    columns = ", ".join(column.name for column in list(STAGING.columns)[: len(FIELDS)])
+    """Return the driver SQL that loads LOADED rows: executemany INSERT, or COPY on PostgreSQL."""
+    columns = ", ".join(column.name for column in list(STAGING.columns)[: len(LOADED)])
     if dialect_name == "postgresql":
         return f"COPY {STAGING.name} ({columns}) FROM STDIN"
-    return f"INSERT INTO {STAGING.name} ({columns}) VALUES ({', '.join('?' * len(FIELDS))})"
+    return f"INSERT INTO {STAGING.name} ({columns}) VALUES ({', '.join('?' * len(LOADED))})"
 
 
 def _same_game() -> Any:
@@ -133,6 +142,7 @@ def _game_values() -> dict[str, Any]:
         "kind": _S.kind,
         "steam_id": _S.steam_id,
         "title": _TITLE,
+        "search_title": _S.search_title,
         "final_cents": case((priced, _S.final_cents)),
         "original_cents": case((priced, _S.original_cents)),
         "discount_pct": case((priced, _S.discount_pct), else_=0),
@@ -162,18 +172,27 @@ def _history_from(source: Any, where: Any = None) -> Any:
 
 @cache
 def sqlite_statements() -> dict[str, Any]:
-    """Return SQLite's classify, count (answers new, changed), upsert and history."""
+    """Return SQLite's classify, count (new, changed, retitled), upsert, history and retitle."""
     known = _S.game_id.is_not(None)
     written = select(GAMES).join_from(STAGING, GAMES, _same_game()).where(_S.priced).subquery()
     return {
         "classify": update(STAGING)
-        .values(game_id=GAMES.c.id, priced=and_(_S.priced, _price_differs(_S, _CURRENCY)))
+        .values(
+            game_id=GAMES.c.id,
+            priced=and_(_S.priced, _price_differs(_S, _CURRENCY)),
+            retitled=GAMES.c.search_title != _S.search_title,
+        )
         .where(_same_game()),
         "count": select(
-            func.count() - func.count(_S.game_id), func.count().filter(and_(known, _S.priced))
+            func.count() - func.count(_S.game_id),
+            func.count().filter(and_(known, _S.priced)),
+            func.count().filter(_S.retitled),
         ),
         "upsert": _sqlite_upsert(),
         "history": _history_from(written),
+        "retitle": update(GAMES)
+        .values(search_title=_S.search_title)
+        .where(GAMES.c.id == _S.game_id, _S.retitled),
     }
 
 
@@ -211,7 +230,7 @@ def postgresql_statements() -> tuple[Any, Any, Any]:
     same_as_now = and_(GAMES.c.last_seen == new.last_seen, GAMES.c.title == new.title)
     touch = touch.on_conflict_do_update(
         index_elements=[GAMES.c.kind, GAMES.c.steam_id],
-        set_={"title": new.title, "last_seen": new.last_seen},
+        set_={"title": new.title, "search_title": new.search_title, "last_seen": new.last_seen},
         where=not_(or_(changing, same_as_now)),
     )
 
@@ -219,6 +238,7 @@ def postgresql_statements() -> tuple[Any, Any, Any]:
         update(GAMES)
         .values(
             title=_TITLE,
+            search_title=_S.search_title,
             last_seen=_NOW,
             **_NEW_PRICE,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -34,7 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     scrape.set_defaults(func=cmd_scrape)
     games = subparsers.add_parser("games", help="list games and their current prices")
-    games.add_argument("--search", metavar="TEXT", help="only titles containing TEXT")
+    games.add_argument(
+        "--search",
+        metavar="TEXT",
+        help="games whose title has a word starting with each word of TEXT, best first "
+        "(case, accents and punctuation ignored)",
+    )
     games.add_argument(
         "--limit", type=int_between(1, MAX_LIMIT), default=50, help="at most N rows (50)"
     )
@@ -146,17 +152,19 @@ def _print_figures(figures: dict[str, Any]) -> None:
 
 
 def cmd_games(args: argparse.Namespace) -> int:
-    """List games, cheapest last-seen first, optionally filtered by title."""
+    """List games by title, or those the search finds (the web's search), best first."""
     from models import Game, Session
+    from scheduler.catalogue.search import search_games
     from scheduler.cli.services import open_database
 
     open_database()
-    query = select(Game).order_by(Game.title, Game.id).limit(args.limit)
-    if args.search:
-        pattern = "%" + args.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Game.title.ilike(pattern + "%", escape="\\"))
     with Session() as session:
-        rows = [_game_row(game) for game in session.scalars(query)]
+        found: Iterable[Any]
+        if args.search is None:
+            found = session.scalars(select(Game).order_by(Game.title, Game.id).limit(args.limit))
+        else:
+            found = search_games(session, args.search, limit=args.limit)
+        rows = [_game_row(game) for game in found]
     if args.json:
         print_json(rows)
     else:
@@ -166,7 +174,7 @@ def cmd_games(args: argparse.Namespace) -> int:
                 for r in rows
             ],
             ["itemkey", "title", "price", "discount_pct", "last_seen"],
-            empty="no game matches" if args.search else "no games yet: run `scout scrape`",
+            empty="no games yet: run `scout scrape`" if args.search is None else "no game matches",
         )
     return 0
 

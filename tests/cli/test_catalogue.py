@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from config import PROJECT_ROOT
 from models import Game, Session, utcnow
+from models.words import search_text, search_words
 from scheduler.cli import main
 from tests.support.catalogue import add_game
 
@@ -61,11 +62,27 @@ def test_games_lists_searches_and_prints_json(sqlite_db, worker, small_pages, ca
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == GAMES
     assert set(rows[0]) >= {"itemkey", "title", "final_cents", "currency", "is_free"}
-    title = small_pages.truth(7).title
-    assert main(["games", "--search", title[:12], "--json"]) == 0
+    truth = small_pages.truth(7)
+    assert main(["games", "--search", truth.title[:12], "--json", "--limit", "1000"]) == 0
     found = json.loads(capsys.readouterr().out)
-    assert found and all(title[:12].lower() in r["title"].lower() for r in found)
+    assert truth.itemkey in [r["itemkey"] for r in found]
+    for row in found:  # each word of the query starts a word of every title found
+        own = search_text(row["title"]).split()
+        assert all(any(o.startswith(w) for o in own) for w in search_words(truth.title[:12]))
     assert main(["games", "--search", "no such game anywhere"]) == 0
+    assert capsys.readouterr().out.strip() == "no game matches"
+
+
+def test_games_search_is_the_catalogue_search_best_first_on_both_databases(db, capsys):
+    with Session.begin() as session:
+        for steam_id, title in enumerate(["Pokémon Café", "Half-Life 2", "Half-Life", "Halo"], 1):
+            add_game(session, steam_id, 999, title=title)
+
+    assert main(["games", "--search", "HALF life", "--json"]) == 0
+    assert [r["title"] for r in json.loads(capsys.readouterr().out)] == ["Half-Life", "Half-Life 2"]
+    assert main(["games", "--search", "pokemon"]) == 0
+    assert "Pokémon Café" in capsys.readouterr().out
+    assert main(["games", "--search", '" OR *']) == 0
     assert capsys.readouterr().out.strip() == "no game matches"
 
 
