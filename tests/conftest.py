@@ -57,7 +57,7 @@ from tests.support.smtp import smtp_server, smtp_tls_server  # noqa: E402,F401
 from tests.support.store import small_pages, store  # noqa: E402,F401
 
 APP = AppUnderTest(load_config(TEST_ENV))
-SESSION_WORKER = SessionWorker(celery_app)
+SESSION_WORKER = SessionWorker(celery_app, REDIS_URL)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

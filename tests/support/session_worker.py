@@ -35,8 +35,9 @@ def _snapshot(requests: Iterable[Any]) -> list[Any]:
 class SessionWorker:
     """The session's in-process worker, once started, and what it still holds of a test."""
 
-    def __init__(self, app: Celery) -> None:
+    def __init__(self, app: Celery, broker_url: str) -> None:
         self.app = app
+        self.broker_url = broker_url  # the worker's, whatever a test sets the app's to
         self.running = False
         self.revoked: set[str] = set()  # ids this drain revoked, until no request carries them
 
@@ -95,7 +96,7 @@ class SessionWorker:
 
     def purge(self) -> int:
         """Delete the messages waiting in the worker's queues; return how many there were."""
-        with self.app.connection_for_write() as conn:
+        with self.app.connection_for_write(url=self.broker_url) as conn:
             return sum(conn.default_channel.queue_purge(queue) or 0 for queue in QUEUES)
 
 
