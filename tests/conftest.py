@@ -54,11 +54,13 @@ from models.base import get_engine  # noqa: E402
 from scheduler.app import celery as celery_app  # noqa: E402
 from tests.support.app import AppUnderTest  # noqa: E402
 from tests.support.prices import refresh_store  # noqa: E402,F401
+from tests.support.session_worker import QUEUES, SessionWorker  # noqa: E402
 from tests.support.smtp import smtp_server, smtp_tls_server  # noqa: E402,F401
 from tests.support.store import small_pages, store  # noqa: E402,F401
 from tests.support.wishlist import steam  # noqa: E402,F401
 
 APP = AppUnderTest(load_config(TEST_ENV))
+SESSION_WORKER = SessionWorker(celery_app, REDIS_URL)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -103,6 +105,18 @@ def scout_app() -> Iterator[AppUnderTest]:
     APP.reset()
 
 
+@pytest.fixture(autouse=True)
+def no_task_outlives_its_test(scout_app: AppUnderTest) -> Iterator[None]:
+    """Before and after every test, the shared worker holds none of its tasks (session_worker).
+
+    After the test, it drains before scout_app goes back to the base settings: what was still
+    running ends with this test's database and mail server, and what waited never runs.
+    """
+    SESSION_WORKER.drain()
+    yield
+    SESSION_WORKER.drain()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, scout_app: AppUnderTest) -> Iterator[str]:
     """Each test using it runs on SQLite and on PostgreSQL, with empty tables; yields the URL."""
@@ -128,16 +142,20 @@ def celery_worker_session():
     import celery.contrib.testing.tasks  # noqa: F401  (registers celery.ping)
     from celery.contrib.testing.worker import start_worker
 
-    celery_app.control.purge()
+    SESSION_WORKER.purge()  # what tests queued before it started is theirs, not its
     with start_worker(
         celery_app,
         pool="threads",
         concurrency=4,
         perform_ping_check=True,
-        queues=["celery", "scrape", "mail"],
+        queues=list(QUEUES),
         shutdown_timeout=30,
     ) as worker:
-        yield worker
+        SESSION_WORKER.running = True
+        try:
+            yield worker
+        finally:
+            SESSION_WORKER.running = False
 
 
 @pytest.fixture

@@ -104,8 +104,9 @@ def test_a_burst_from_threads_in_several_processes_never_exceeds_the_limit(
         )
     assert busiest <= rate
     assert min(gaps) >= window
-    # Not starved either: 36 slots are three full windows after the first ten.
-    assert stamps[-1] - stamps[0] < 3 * window + 0.5
+    # Not starved either: 36 slots are three full windows after the first ten. A busy machine
+    # delays the arrivals a little (0.8 s with two cores' load at 9); wasted windows would not.
+    assert stamps[-1] - stamps[0] < 1.5 * 3 * window
 
 
 def test_requests_that_land_late_still_never_exceed_the_limit_where_they_land(
@@ -149,16 +150,21 @@ def test_a_full_window_is_waited_out_in_one_sleep_not_polled(private_redis: Redi
         slots[-1].done()  # answered at once
     slept = [slot.slept for slot in slots]
     elapsed = time.monotonic() - began
-    # Slots 3 and 5 each wait for a window to pass: one sleep each, then the slot is free.
-    assert slept[2] == pytest.approx(1, abs=0.05)
-    assert slept[4] == pytest.approx(1, abs=0.05)
-    assert sum(slept) == pytest.approx(elapsed, abs=0.05)
+    # Slots 3 and 5 each wait for a window to pass. A busy machine may answer slot 2 a little
+    # after slot 1, so slot 4 (or 6) waits those few milliseconds too: in one sleep as well.
+    waited = [seconds for seconds in slept if seconds]
+    assert slept[:2] == [0, 0] and slept[2] > 0.5 and slept[4] > 0.5
+    assert elapsed >= 2.0  # six slots at 2/second: two windows after the first two
+    assert sum(slept) <= 2.01  # never longer than they need (milliseconds, rounded up)
+    # The rest of the time went on Redis round trips: little, however busy the machine.
+    assert 0 <= elapsed - sum(slept) < 0.5
     assert time.process_time() - cpu < 0.1
     stats = redis.Redis.from_url(private_redis.url).info("commandstats")
     evalsha = stats["cmdstat_evalsha"]
-    # Six slots taken, two refusals answered with the time to wait and six slots answered; each
-    # script's first call is a NOSCRIPT (an empty cache), and redis-py loaded each script once.
-    assert evalsha["calls"] - evalsha["failed_calls"] == 6 + 2 + 6
+    # Six slots taken, one refusal for each slot that waited (answered with the time to wait)
+    # and six slots answered; each script's first call is a NOSCRIPT (an empty cache), and
+    # redis-py loaded each script once.
+    assert evalsha["calls"] - evalsha["failed_calls"] == 6 + len(waited) + 6
     assert stats["cmdstat_script|load"]["calls"] == 2
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import getpass
 import json
+import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -13,7 +15,7 @@ from sqlalchemy import func, select
 
 from models import ScheduleEdit, ScheduleEntry, Session
 from scheduler.app import celery as celery_app
-from scheduler.beat.lock import NUDGE_CHANNEL
+from scheduler.beat import lock as beat_lock
 from scheduler.cli import main
 from tests.support.schedule_cases import REFUSED_CALLS
 
@@ -198,14 +200,22 @@ def test_every_edit_is_in_the_history_with_who_and_what_changed(db, capsys):
     assert "schedule: every 30s -> cron */5 * * * *" in table and "enabled: True -> False" in table
 
 
-def test_an_edit_nudges_beat_through_redis_after_it_commits(db, capsys, client):
+def test_an_edit_nudges_beat_through_redis_after_it_commits(db, capsys, client, monkeypatch):
+    # A channel of its own: every test run on this Redis server nudges the shared one.
+    channel = f"{beat_lock.NUDGE_CHANNEL}:test-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setattr(beat_lock, "NUDGE_CHANNEL", channel)
     listener = client.pubsub(ignore_subscribe_messages=True)
-    listener.subscribe(NUDGE_CHANNEL)
-    listener.get_message(timeout=1)
+    listener.subscribe(channel)
+    deadline = time.monotonic() + 30
+    while not client.pubsub_numsub(channel)[0][1]:  # subscribed, as Redis sees it
+        assert time.monotonic() < deadline, "Redis did not subscribe the listener in 30 s"
+        time.sleep(0.01)
     scout(capsys, *ADD)
-    message = listener.get_message(timeout=2)
+    message = None
+    while message is None and time.monotonic() < deadline:
+        message = listener.get_message(timeout=1)  # None for the subscribe confirmation too
     listener.close()
-    assert message is not None and message["channel"] == NUDGE_CHANNEL.encode()
+    assert message is not None and message["channel"] == channel.encode()
 
 
 def test_run_sends_the_task_now_and_logs_it_without_touching_the_rhythm(db, capsys, client, worker):

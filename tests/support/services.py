@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,14 +19,55 @@ from config import PROJECT_ROOT
 REDIS_SERVER = os.environ.get("TEST_REDIS_SERVER", "redis://127.0.0.1:6379")
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
 POSTGRES_REQUIRED = os.environ.get("SCOUT_REQUIRE_POSTGRES", "") == "1"
+LOCK_TTL = 4 * 3600  # seconds: longer than any test run
+
+
+def _holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _gone(holder: bytes) -> bool:
+    """Return True when holder names a process of this host that no longer runs."""
+    host, _, pid = holder.decode(errors="replace").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another host's, or an older run's: wait for its lock to expire
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass
+    return False
+
+
+def claim(admin: redis.Redis, key: str) -> bool:
+    """Take key for this process, or over from a killed run; return False if it is held."""
+    if admin.set(key, _holder(), nx=True, ex=LOCK_TTL):
+        return True
+    with admin.pipeline() as pipe:
+        try:
+            pipe.watch(key)  # two runs may find the same dead holder: one of them wins
+            holder = pipe.get(key)
+            if holder is None or not _gone(holder):
+                return False
+            pipe.multi()
+            pipe.set(key, _holder(), ex=LOCK_TTL)
+            pipe.execute()
+            return True
+        except redis.WatchError:
+            return False
 
 
 @contextmanager
 def private_redis_db() -> Iterator[str]:
-    """Claim a Redis db number no other test run holds; yield its URL, flushed before and after."""
+    """Claim a Redis db number no other test run holds; yield its URL, flushed before and after.
+
+    A run killed before its end leaves its claim behind; the next run to find it takes it over
+    rather than wait hours for it to expire, so the 15 numbers go round on a shared machine.
+    """
     admin = redis.Redis.from_url(f"{REDIS_SERVER}/0")
     for number in range(1, 16):
-        if admin.set(f"scout-test-lock:{number}", os.getpid(), nx=True, ex=4 * 3600):
+        if claim(admin, f"scout-test-lock:{number}"):
             # A worker or beat left running by a killed test run holds no lock but still
             # takes tasks from its db: a db someone is connected to is not ours to use.
             if not any(int(client["db"]) == number for client in admin.client_list()):
