@@ -10,15 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from models.alert import Alert, WatchEntry
 from models.base import utcnow
-from models.game import Game, PriceChange
+from models.game import Game
 from scheduler.alerts.inputs import UnknownItemError, WatchError, parse_item
 from scheduler.alerts.render import format_money
+from scheduler.catalogue.history import lowest_prices
 
 Rule = tuple[str, int | None, int | None]  # (rule, target_cents, min_discount_pct)
 
@@ -175,31 +176,6 @@ def remove(session: Session, subscriber_id: int, watch_id: int) -> str:
     return title
 
 
-def lowest_prices(session: Session, game_ids: list[int]) -> dict[int, tuple[int, datetime]]:
-    """Return each game's lowest paid price ever seen and when it was last at that price."""
-    if not game_ids:
-        return {}
-    lows = (
-        select(PriceChange.game_id, func.min(PriceChange.final_cents).label("cents"))
-        .where(
-            PriceChange.game_id.in_(game_ids),
-            PriceChange.final_cents.is_not(None),
-            PriceChange.is_free.is_(False),
-        )
-        .group_by(PriceChange.game_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(PriceChange.game_id, lows.c.cents, func.max(PriceChange.observed_at))
-        .join(
-            lows,
-            and_(lows.c.game_id == PriceChange.game_id, lows.c.cents == PriceChange.final_cents),
-        )
-        .group_by(PriceChange.game_id, lows.c.cents)
-    ).all()
-    return {game_id: (cents, at) for game_id, cents, at in rows}
-
-
 def last_alerts(session: Session, watch_ids: list[int]) -> dict[int, tuple[int, datetime]]:
     """Return the price and time of the last alert sent for each of these watches."""
     if not watch_ids:
@@ -220,7 +196,7 @@ def watch_rows(session: Session, subscriber_id: int) -> list[WatchRow]:
         .where(WatchEntry.subscriber_id == subscriber_id)
         .order_by(func.lower(Game.title), Game.id)
     ).all()
-    lows = lowest_prices(session, [game.id for _, game in rows])
+    lows = lowest_prices(session, [game.id for _, game in rows])  # one query, not one a game
     alerted = last_alerts(session, [entry.id for entry, _ in rows])
     return [
         WatchRow(
@@ -235,8 +211,8 @@ def watch_rows(session: Session, subscriber_id: int) -> list[WatchRow]:
             discount_pct=game.discount_pct,
             is_free=game.is_free,
             paused=entry.paused_at is not None,
-            lowest_cents=lows.get(game.id, (None, None))[0],
-            lowest_at=lows.get(game.id, (None, None))[1],
+            lowest_cents=lows[game.id].cents if game.id in lows else None,
+            lowest_at=lows[game.id].at if game.id in lows else None,
             last_alert_cents=alerted.get(entry.id, (None, None))[0],
             last_alert_at=alerted.get(entry.id, (None, None))[1],
         )
@@ -250,12 +226,12 @@ def target_warning(session: Session, game: Game, rule: Rule) -> str | None:
     if name != "below" or target is None:
         return None
     low = lowest_prices(session, [game.id]).get(game.id)
-    if low is None or target >= low[0]:
+    if low is None or target >= low.cents:
         return None
-    cents, at = low
     return (
         f"{format_money(target, game.currency)} is below the lowest price {game.title} was ever "
-        f"seen at ({format_money(cents, game.currency)} on {at:%Y-%m-%d}): it may never be met"
+        f"seen at ({format_money(low.cents, game.currency)} on {low.at:%Y-%m-%d}): "
+        "it may never be met"
     )
 
 

@@ -1,5 +1,5 @@
-"""The web front end: sign-in, the watchlist, the wishlist import, settings, unsubscribe, health,
-and the admin console (scheduler.web.admin).
+"""The web front end: sign-in, search and game pages, the watchlist, the wishlist import,
+settings, unsubscribe, health, and the admin console (scheduler.web.admin).
 
 Like the CLI, it is a front end: each view parses the request, calls the step functions the CLI
 calls, and renders. One blueprint per group of pages; scheduler.app.create_app calls init_app.
@@ -24,6 +24,7 @@ def init_app(app: Flask, config: Config) -> None:
         admin,
         errors,
         filters,
+        games,
         health,
         security,
         settings,
@@ -58,7 +59,15 @@ def init_app(app: Flask, config: Config) -> None:
     security.init_app(app, https=https)
     errors.init_app(app)
     filters.init_app(app)
-    blueprints = (sign_in.bp, watchlist.bp, wishlist.bp, settings.bp, unsubscribe.bp, health.bp)
+    blueprints = (
+        sign_in.bp,
+        games.bp,
+        watchlist.bp,
+        wishlist.bp,
+        settings.bp,
+        unsubscribe.bp,
+        health.bp,
+    )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     admin.init_app(app)  # its gate runs after load_account: it needs to know who asks

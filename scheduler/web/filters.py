@@ -26,7 +26,7 @@ def day(value: datetime | None) -> str:
 def rule_text(rule: str, target_cents: int | None, min_discount: int | None, currency: str) -> str:
     """Return a watch's rule in words."""
     if rule == "below":
-        return f"at or below {money(target_cents, currency)}"
+        return f"a price at or below {money(target_cents, currency)}"
     if rule == "discount":
         return f"{min_discount}% off or more"
     return "a new lowest price"

@@ -1,5 +1,6 @@
 """A person's whole story in a real browser, against the service as production runs it: sign
-up, watch games, get the digest, pause, sign out, unsubscribe (steps: tests/support/story.py)."""
+up, search, watch a game from its page (chart and all) and another from the watchlist, get the
+digest and follow its links, pause, sign out, unsubscribe (steps: tests/support/story.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from tests.support.stack import Stack
 from tests.support.story import (
     DROPS,
     WAITS,
+    find_the_game,
     follow_the_unsubscribe_link,
     nothing_secret_in_the_access_log,
     pause_the_watch,
@@ -28,6 +30,7 @@ from tests.support.story import (
     sign_out,
     unsubscribe,
     watch_a_game,
+    watch_from_the_game_page,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -40,10 +43,11 @@ def test_a_person_signs_up_watches_games_gets_the_digest_pauses_and_unsubscribes
     scrape_the_store(stack)
     link = sign_in(b, stack, email)
     see_the_used_link_refused(b, link, email)
-    watch_a_game(b, DROPS, "a price at or below", DROPS.target)
+    find_the_game(b, DROPS)
+    watch_from_the_game_page(b, DROPS, "a price at or below", DROPS.target)
     assert any("is below the lowest price" in line for line in b.flashes()), "a warning"
     watch_a_game(b, WAITS, "a discount of at least (%)", "40")
-    see_the_watch(b, DROPS, now=DROPS.price, rule=f"at or below {DROPS.target_shown}")
+    see_the_watch(b, DROPS, now=DROPS.price, rule=f"a price at or below {DROPS.target_shown}")
     see_the_watch(b, WAITS, now=WAITS.price, rule="40% off or more")
     put_it_on_sale(stack, DROPS)
     run_the_checks(stack)

@@ -165,6 +165,59 @@ def receive_the_digest(stack: Stack, email: str, game: Game) -> Received:
     return digest
 
 
+def search_words(title: str) -> str:
+    """What a person types for a title: its first two words of letters, in lower case."""
+    words = [w for w in "".join(c if c.isalnum() else " " for c in title).lower().split()]
+    return " ".join(words[:2])
+
+
+def find_the_game(b: Browser, game: Game) -> None:
+    """Search the catalogue from the home page and open the game's page from the results."""
+    b.open("/")
+    b.fill("Find a game by its title", search_words(game.title))
+    b.press("Search")
+    assert b.heading().startswith("Games matching"), b.heading()
+    b.snap("search")
+    # The store has other items of the same title (its hostile titles repeat): this one's link.
+    link = b.find(f"ol.results a[href='/games/{game.item}']")
+    assert link.text == game.title
+    b.follow(link.click)
+    see_the_game_page(b, game)
+
+
+def see_the_game_page(b: Browser, game: Game) -> None:
+    assert b.heading() == game.title
+    assert b.path == f"/games/{game.item}", b.path
+    svg = b.find("figure.chart svg")
+    assert svg.get_attribute("role") == "img"
+    assert b.text("title", svg) or svg.find_element("css selector", "title")
+    assert "Lowest ever seen" in b.text("dl.prices")
+    assert b.find("details summary").text.startswith("All ")
+
+
+def watch_from_the_game_page(b: Browser, game: Game, rule: str, value: str) -> None:
+    """Set a rule on the game's own page; come back to it and see the rule there."""
+    b.choose("Alert me at", rule)
+    b.fill("Price or percent", value)
+    b.press("Watch")
+    assert f"You watch {game.title}." in b.flashes()
+    assert b.path == f"/games/{game.item}", "back on the game's page"
+    assert b.find("#rule-heading").text == "Your rule"
+    b.snap("game")
+
+
+def follow_the_digests_links(b: Browser, page: str, game: Game) -> None:
+    """From the digest opened in the browser: the game's page, then the watchlist."""
+    link = b.find(f"a[href$='/games/{game.item}']")
+    assert link.text == game.title
+    b.follow(link.click)
+    see_the_game_page(b, game)
+    b.open(page)
+    b.click("Your watchlist")
+    assert b.heading() == "Your watchlist"
+    b.open(page)
+
+
 def read_the_digest(b: Browser, digest: Received, folder: Path, game: Game) -> None:
     """Open the digest's HTML part in the browser, as a mail client shows it."""
     html = digest.message.get_body(("html",)).get_content()  # type: ignore[union-attr]
@@ -174,6 +227,7 @@ def read_the_digest(b: Browser, digest: Received, folder: Path, game: Game) -> N
     shown = b.text()
     assert game.title in shown, "the title is shown as text, its markup escaped"
     assert f"now {game.sale_price}, was {game.price} (-{SALE_PCT}%)" in shown, shown
+    follow_the_digests_links(b, page.as_uri(), game)
 
 
 def follow_the_unsubscribe_link(b: Browser, digest: Received) -> str:
@@ -193,7 +247,7 @@ def see_the_sale_on_the_watchlist(b: Browser, game: Game) -> None:
     assert b.heading() == "Your watchlist"
     row = watch_row(b, game)
     now = f"{game.sale_price} −{SALE_PCT}%"
-    see_the_watch(b, game, now=now, rule=f"at or below {game.target_shown}")
+    see_the_watch(b, game, now=now, rule=f"a price at or below {game.target_shown}")
     assert f"Last alert\n{game.sale_price}" in b.text("dl.facts", row)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from models import Session, Subscriber
 from scheduler.accounts import signin
 from scheduler.web.limits import limit_key
+from tests.support.alerts import add_game
 from tests.support.ports import free_port
 from tests.support.web import csrf, post, sign_in_as
 
@@ -33,6 +34,8 @@ def client(scout_app):
         ("get", "/static/style.css"),
         ("get", "/healthz"),
         ("get", f"/sign-in/{TOKEN}"),
+        ("get", "/search?q=portal"),
+        ("get", "/games/App_620"),
     ],
 )
 def test_every_response_carries_the_security_headers(sqlite_db, client, method, path):
@@ -54,7 +57,10 @@ def test_every_response_carries_the_security_headers(sqlite_db, client, method, 
 
 def test_no_page_has_inline_script_or_style(sqlite_db, client):
     sign_in_as(client, "ann@example.com")
-    for path in ("/", "/watchlist", "/no-such-page", f"/sign-in/{TOKEN}"):
+    with Session.begin() as session:
+        add_game(session, 620, "Portal 2", price=499)
+    pages = ("/", "/watchlist", "/settings", "/wishlist", "/search?q=portal", "/games/App_620")
+    for path in (*pages, "/no-such-page", f"/sign-in/{TOKEN}"):
         text = client.get(path).text
         assert "<script" not in text and "<style" not in text and " style=" not in text, path
 
