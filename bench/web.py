@@ -1,6 +1,7 @@
 """Benchmarks of the web's building blocks, one section each; prints figures, it is not a test.
 
-Run: .venv/bin/python bench/web.py [--only search,history,chart] [--backends sqlite,postgresql]
+Run: .venv/bin/python bench/web.py [--only search,history,chart,pages,gunicorn,admin]
+[--backends sqlite,postgresql]
 [--games 200000] [--titles varied|plausible] [--queries 400] [--naive-queries 100] [--runs 3]
 
 search  --games games (bench/catalogue.py's titles) stored through the scrape's upsert into a
@@ -13,6 +14,9 @@ history per backend, scheduler.catalogue.history on a game with 1,000 price chan
         page's data) and the lows of 500 games with 20 changes each (a watchlist's), beside
         the naive way of one query per game.
 chart   the SVG price chart of a game with 1,000 price changes: milliseconds per render.
+pages, gunicorn   whole pages through Flask, and requests per second through gunicorn with the
+        Procfile's settings (bench/web_pages.py says how).
+admin   the admin console's schedule page with 10,000 entries (bench/web_admin.py says how).
 
 Sections are functions in SECTIONS: a new one takes the parsed arguments and prints its lines.
 """
@@ -34,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import select  # noqa: E402
 from sqlalchemy.orm import Session as OrmSession  # noqa: E402
 
-from bench import catalogue, prices  # noqa: E402
+from bench import catalogue, prices, web_admin, web_pages  # noqa: E402
 from bench.upsert import fresh_database  # noqa: E402
 from models.base import Session, configure_engine, get_engine  # noqa: E402
 from models.game import Game  # noqa: E402
@@ -155,6 +159,9 @@ SECTIONS: dict[str, Callable[[argparse.Namespace], None]] = {
     "search": section_search,
     "history": section_history,
     "chart": section_chart,
+    "pages": web_pages.section_pages,
+    "gunicorn": web_pages.section_gunicorn,
+    "admin": web_admin.run,
 }
 
 
@@ -167,6 +174,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--naive-queries", dest="naive", type=int, default=100)
     parser.add_argument("--runs", type=int, default=3)
+    web_pages.add_arguments(parser)
+    web_admin.add_arguments(parser)
     args = parser.parse_args(argv)
     args.only = args.only.split(",")
     args.backends = args.backends.split(",")
