@@ -22,6 +22,11 @@ def is_search_object(name: str | None) -> bool:
     )
 
 
+def item_key(kind: str, steam_id: int) -> str:
+    """Steam's item key of a kind ("app", "sub", "bundle") and id, e.g. App_440."""
+    return f"{kind.capitalize()}_{steam_id}"
+
+
 class Game(Base):
     """A store item (app, package or bundle) with its latest known price in minor units."""
 
@@ -59,7 +64,7 @@ class Game(Base):
     @property
     def itemkey(self) -> str:
         """Steam's item key, e.g. App_440, Sub_54029, Bundle_232."""
-        return f"{self.kind.capitalize()}_{self.steam_id}"
+        return item_key(self.kind, self.steam_id)
 
     @property
     def store_path(self) -> str:

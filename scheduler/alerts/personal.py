@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from models.alert import Alert, WatchEntry
 from models.base import utcnow
-from models.game import Game
+from models.game import Game, item_key
 from scheduler.alerts.inputs import UnknownItemError, WatchError, parse_item
 from scheduler.alerts.render import format_money
 from scheduler.catalogue.history import lowest_prices
@@ -190,34 +190,54 @@ def last_alerts(session: Session, watch_ids: list[int]) -> dict[int, tuple[int, 
 
 def watch_rows(session: Session, subscriber_id: int) -> list[WatchRow]:
     """Return the subscriber's watches with prices, lows and last alerts, by title."""
+    # Columns, not (WatchEntry, Game) objects: 500 watches would build 1,000 ORM objects.
     rows = session.execute(
-        select(WatchEntry, Game)
+        select(
+            WatchEntry.id,
+            WatchEntry.game_id,
+            Game.kind,
+            Game.steam_id,
+            Game.title,
+            WatchEntry.rule,
+            WatchEntry.target_cents,
+            WatchEntry.min_discount_pct,
+            Game.currency,
+            Game.final_cents,
+            Game.discount_pct,
+            Game.is_free,
+            WatchEntry.paused_at,
+        )
         .join(Game, Game.id == WatchEntry.game_id)
         .where(WatchEntry.subscriber_id == subscriber_id)
         .order_by(func.lower(Game.title), Game.id)
     ).all()
-    lows = lowest_prices(session, [game.id for _, game in rows])  # one query, not one a game
-    alerted = last_alerts(session, [entry.id for entry, _ in rows])
-    return [
-        WatchRow(
-            id=entry.id,
-            item=game.itemkey,
-            title=game.title,
-            rule=entry.rule,
-            target_cents=entry.target_cents,
-            min_discount_pct=entry.min_discount_pct,
-            currency=game.currency,
-            final_cents=game.final_cents,
-            discount_pct=game.discount_pct,
-            is_free=game.is_free,
-            paused=entry.paused_at is not None,
-            lowest_cents=lows[game.id].cents if game.id in lows else None,
-            lowest_at=lows[game.id].at if game.id in lows else None,
-            last_alert_cents=alerted.get(entry.id, (None, None))[0],
-            last_alert_at=alerted.get(entry.id, (None, None))[1],
+    watched = select(WatchEntry.game_id).where(WatchEntry.subscriber_id == subscriber_id)
+    lows = lowest_prices(session, watched)  # one query, not one a game
+    alerted = last_alerts(session, [row.id for row in rows])
+    watches = []
+    for row in rows:
+        low = lows.get(row.game_id)
+        last_cents, last_at = alerted.get(row.id, (None, None))
+        watches.append(
+            WatchRow(
+                id=row.id,
+                item=item_key(row.kind, row.steam_id),
+                title=row.title,
+                rule=row.rule,
+                target_cents=row.target_cents,
+                min_discount_pct=row.min_discount_pct,
+                currency=row.currency,
+                final_cents=row.final_cents,
+                discount_pct=row.discount_pct,
+                is_free=row.is_free,
+                paused=row.paused_at is not None,
+                lowest_cents=low.cents if low else None,
+                lowest_at=low.at if low else None,
+                last_alert_cents=last_cents,
+                last_alert_at=last_at,
+            )
         )
-        for entry, game in rows
-    ]
+    return watches
 
 
 def target_warning(session: Session, game: Game, rule: Rule) -> str | None:
