@@ -2,7 +2,7 @@
 
 from models.alert import Alert, AlertRun, Subscriber, WatchEntry
 from models.audit import AdminAction
-from models.base import Base, Session, configure_engine, get_engine, utcnow
+from models.base import Base, ReadSession, Session, configure_engine, get_engine, utcnow
 from models.game import Game, PriceChange
 from models.schedule import ScheduleEdit, ScheduleEntry
 from models.scrape import ScrapePage, ScrapeRun
@@ -11,6 +11,7 @@ from models.wishlist import WishlistImport
 __all__ = [
     "AdminAction",
     "Base",
+    "ReadSession",
     "Session",
     "configure_engine",
     "get_engine",

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import (
+    Connection,
     CursorResult,
     DateTime,
     Engine,
@@ -67,6 +68,10 @@ def utcnow() -> datetime:
 
 
 Session = sessionmaker(expire_on_commit=False)
+# Sessions that only read (the web's pages, `scout status`): on SQLite they BEGIN deferred, so a
+# page reads the last commit beside a running writer (WAL) instead of queueing for the write
+# lock behind a scrape; on PostgreSQL they are the same as Session.
+ReadSession = sessionmaker(expire_on_commit=False)
 _engine: Engine | None = None
 
 
@@ -83,6 +88,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: a big upsert keeps its B-trees in memory
     cursor.execute("PRAGMA temp_store=MEMORY")  # the price staging table never touches the disk
     cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    """BEGIN IMMEDIATE (see above), or a deferred BEGIN on ReadSession's read-only connections."""
+    read_only = conn.get_execution_options().get("read_only", False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _open_existing(path: str) -> Any:
@@ -116,7 +127,7 @@ def make_engine(url: str, *, create: bool = False) -> Engine:
             else:
                 event.listen(engine, "do_connect", _open_existing(database))
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     # A database that does not answer must fail a query in seconds, not hang a task or a check.
     return create_engine(
@@ -135,6 +146,7 @@ def configure_engine(url: str) -> Engine:
         _engine.dispose()
     _engine = make_engine(url)
     Session.configure(bind=_engine)
+    ReadSession.configure(bind=_engine.execution_options(read_only=True))
     return _engine
 
 

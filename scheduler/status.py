@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import redis
 
 from config import Config
-from models import Session, utcnow
+from models import ReadSession, utcnow
 
 PING_TIMEOUT = 1.0  # seconds the workers have to answer a ping
 REDIS_TIMEOUT = 3.0
@@ -37,7 +37,7 @@ def gather(config: Config, app: Any) -> dict[str, Any]:
     if report["redis_error"] is None:
         replies = app.control.ping(timeout=PING_TIMEOUT) or []
         report["workers"] = sorted(name for reply in replies for name in reply)
-    with Session() as session:
+    with ReadSession() as session:
         report.update(database_health(session, now=utcnow(), stuck_after=config.alert_stuck_after))
         report["prices"] = {
             **freshness(session, now=utcnow()),

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from flask import g, redirect, request, session, url_for
 
-from models import Session
+from models import ReadSession
 from scheduler.accounts.signin import Account, signed_in
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -27,7 +27,7 @@ def load_account() -> None:
     g.account = None
     if request.endpoint in (None, "static", "health.healthz") or "sid" not in session:
         return
-    with Session() as db:
+    with ReadSession() as db:
         account = signed_in(db, session.get("sid"), session.get("key"))
     if account is None:
         session.clear()

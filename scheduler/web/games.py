@@ -12,7 +12,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 
-from models import Session, WatchEntry, utcnow
+from models import ReadSession, WatchEntry, utcnow
 from scheduler.alerts.inputs import UnknownItemError
 from scheduler.alerts.personal import find_game
 from scheduler.catalogue.history import game_prices, lowest_prices
@@ -33,7 +33,7 @@ def search() -> str:
     query = " ".join(request.args.get("q", "")[:MAX_QUERY].split())
     games, lows = [], {}
     if query:
-        with Session() as db:
+        with ReadSession() as db:
             games = search_games(db, query, limit=RESULTS)
             lows = lowest_prices(db, [game.id for game in games])
     return render_template(
@@ -45,7 +45,7 @@ def search() -> str:
 def show(itemkey: str) -> str:
     """A game's price, discount, lowest price and when, its chart, and the person's rule."""
     try:
-        with Session() as db:
+        with ReadSession() as db:
             game = find_game(db, itemkey[:40])
             prices = game_prices(db, game)
             watch = _watch_of(db, game.id)

@@ -22,7 +22,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from models import Session, Subscriber, utcnow
+from models import ReadSession, Session, Subscriber, utcnow
 from scheduler.accounts import data
 from scheduler.alerts import digests
 from scheduler.alerts.digests import zone_names
@@ -42,7 +42,7 @@ def _local(at: datetime | None, zone: str | None) -> str | None:
 
 
 def _page(form: EmailsForm | None = None, error: str = "") -> str:
-    with Session() as db:
+    with ReadSession() as db:
         subscriber = db.get_one(Subscriber, g.account.id)
         current = {
             "frequency": subscriber.frequency,
@@ -94,7 +94,7 @@ def save() -> WerkzeugResponse | tuple[str, int]:
 @sign_in_required
 def export() -> Response:
     """Everything held about the signed-in person, as a JSON download."""
-    with Session() as db:
+    with ReadSession() as db:
         exported = data.export_account(db, g.account.id)
     return Response(
         json.dumps(exported, indent=2, ensure_ascii=False) + "\n",

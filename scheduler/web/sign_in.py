@@ -20,7 +20,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from models import Session, utcnow
+from models import ReadSession, Session, utcnow
 from scheduler.accounts import signin
 from scheduler.alerts.inputs import WatchError, normalize_email
 from scheduler.context import current_config
@@ -84,7 +84,7 @@ def show_link(token: str) -> tuple[str, int] | str:
     """The link's page: who it signs in, and a button; changes nothing."""
     config = current_config()
     try:
-        with Session() as db:
+        with ReadSession() as db:
             account = signin.peek(db, token, now=utcnow(), secret_key=config.secret_key or "")
     except signin.SignInError as exc:
         return render_template("sign_in_invalid.html", message=str(exc), form=SignInForm()), 400

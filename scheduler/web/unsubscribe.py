@@ -13,7 +13,7 @@ import re
 from flask import Blueprint, abort, render_template
 from sqlalchemy import select
 
-from models import Session, Subscriber
+from models import ReadSession, Session, Subscriber
 from scheduler.alerts.watchlist import unsubscribe
 from scheduler.web.csrf import csrf
 
@@ -32,7 +32,7 @@ def show(token: str) -> str:
     """A confirmation page with a button; changes nothing (mail scanners follow links)."""
     if not TOKEN.fullmatch(token):
         abort(404)
-    with Session() as session:
+    with ReadSession() as session:
         subscriber = session.scalars(
             select(Subscriber).where(Subscriber.unsubscribe_token == token)
         ).first()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from models import Session
+from models import ReadSession, Session
 from scheduler.alerts import personal
 from scheduler.alerts.inputs import UnknownItemError, WatchError, read_rule
 from scheduler.alerts.watchlist import subscribe
@@ -23,7 +23,7 @@ bp = Blueprint("watchlist", __name__)
 
 
 def _page(form: WatchForm | None = None, *, failed: int | None = None, error: str = "") -> str:
-    with Session() as db:
+    with ReadSession() as db:
         rows = personal.watch_rows(db, g.account.id)
     return render_template(
         "watchlist.html",

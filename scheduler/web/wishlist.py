@@ -14,7 +14,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, u
 from kombu.exceptions import OperationalError as BrokerError
 from werkzeug.wrappers import Response
 
-from models import Session, utcnow
+from models import ReadSession, Session, utcnow
 from scheduler.alerts.inputs import WatchError, read_rule
 from scheduler.context import current_config
 from scheduler.web.auth import sign_in_required
@@ -33,7 +33,7 @@ def _page(form: WishlistForm | None = None) -> str:
         # Shown again in the field: printable characters only (a NUL or a newline is not kept).
         typed = "".join(ch for ch in form.profile.data[:MAX_PROFILE] if ch.isprintable())
         form.profile.data = typed
-    with Session() as db:
+    with ReadSession() as db:
         last = imports.last_import(db, g.account.id)
     return render_template(
         "wishlist.html",

@@ -4,6 +4,8 @@ messages for bad values; a warning for a target below anything the game ever cos
 from __future__ import annotations
 
 import re
+import sqlite3
+import time
 from datetime import timedelta
 
 import pytest
@@ -235,3 +237,28 @@ def test_an_unsubscribed_person_sees_it_and_can_take_emails_again(games, client)
     assert post(client, "/watchlist/resubscribe").status_code == 302
 
     assert "You unsubscribed" not in client.get("/watchlist").text
+
+
+def test_on_sqlite_a_page_reads_beside_a_writer_holding_the_write_lock(sqlite_db, client):
+    """Pages read in a deferred transaction: a scrape holding SQLite's write lock does not make
+    them queue behind it (BEGIN IMMEDIATE would wait out the 30 s busy timeout)."""
+    with Session.begin() as session:
+        add_game(session, 620, "Portal 2", price=999)
+    sign_in_as(client, "ann@example.com")
+    assert (
+        post(client, "/watchlist", {"item": "620", "rule": "below", "value": "5"}).status_code
+        == 302
+    )
+    writer = sqlite3.connect(sqlite_db.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("UPDATE games SET title = 'Portal 3'")
+        began = time.monotonic()
+        page = client.get("/watchlist")
+        waited = time.monotonic() - began
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert page.status_code == 200
+    assert "Portal 2" in page.text, "the last commit, not the writer's uncommitted title"
+    assert waited < 5, f"the page waited {waited:.1f} s for the writer"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import abort, render_template, request
 
-from models import AlertRun, ScrapeRun, Session
+from models import AlertRun, ReadSession, ScrapeRun
 from scheduler import runs
 from scheduler.paging import page_number
 from scheduler.web.admin import bp
@@ -17,7 +17,7 @@ FAILED_PER_PAGE = 100
 @bp.get("/runs")
 def run_list() -> str:
     """Scrape runs and alert runs, each paged on its own (?scrape=N, ?alerts=N)."""
-    with Session() as session:
+    with ReadSession() as session:
         scrapes = runs.scrape_runs(session, page_number(request.args.get("scrape")), PER_PAGE)
         alerts = runs.alert_runs(session, page_number(request.args.get("alerts")), PER_PAGE)
     return render_template("admin_runs.html", scrapes=scrapes, alerts=alerts)
@@ -26,7 +26,7 @@ def run_list() -> str:
 @bp.get("/runs/scrape/<int:run_id>")
 def scrape_run(run_id: int) -> str:
     """One scrape run: its figures and its failed pages with their errors."""
-    with Session() as session:
+    with ReadSession() as session:
         run = session.get(ScrapeRun, run_id)
         if run is None:
             abort(404)
@@ -39,7 +39,7 @@ def scrape_run(run_id: int) -> str:
 @bp.get("/runs/alerts/<int:run_id>")
 def alert_run(run_id: int) -> str:
     """One alert run: its figures and its failed alerts with their reasons."""
-    with Session() as session:
+    with ReadSession() as session:
         run = session.get(AlertRun, run_id)
         if run is None:
             abort(404)

@@ -19,7 +19,7 @@ from celery.utils.time import maybe_timedelta
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from models import Session, utcnow
+from models import ReadSession, utcnow
 from scheduler.beat import admin, listing, outcomes, view
 from scheduler.beat import entries as store
 from scheduler.beat.timing import ScheduleError
@@ -66,7 +66,7 @@ def task_outcomes(session: Any, sent: dict[str, Any]) -> dict[str, outcomes.Outc
 def schedule() -> str:
     """Every entry (a page of them, by name; ?q= filters by name) with its runs and warnings."""
     query = request.args.get("q", "")[: listing.MAX_QUERY]
-    with Session() as session:
+    with ReadSession() as session:
         page = listing.schedule_page(
             session,
             tz=_zone(),
@@ -84,7 +84,7 @@ def _entry_page(
     name: str, form: EditForm | None = None, error: str = "", field: str | None = None
 ) -> str:
     """The entry's page: facts, warnings, the edit form (as typed, after an error), history."""
-    with Session() as session:
+    with ReadSession() as session:
         try:
             entry = store.get_entry(session, name)
         except store.EntryNotFound:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from models import Session, utcnow
+from models import ReadSession, Session, utcnow
 from scheduler.accounts import admin as accounts
 from scheduler.alerts import personal
 from scheduler.paging import page_number
@@ -22,7 +22,7 @@ ACTIONS = {"unsubscribe", "delete"}
 def subscribers() -> str:
     """Subscribers whose address holds ?q= (every one without it), and the latest actions."""
     query = request.args.get("q", "")[: accounts.MAX_QUERY]
-    with Session() as session:
+    with ReadSession() as session:
         page = accounts.search(session, query, page_number(request.args.get("page")), PER_PAGE)
         done = accounts.actions(session)
     return render_template("admin_subscribers.html", page=page, query=query, done=done)
@@ -31,7 +31,7 @@ def subscribers() -> str:
 @bp.get("/subscribers/<int:subscriber_id>")
 def subscriber(subscriber_id: int) -> str:
     """One subscriber: address, dates, watches with prices, recent alerts, admin actions."""
-    with Session() as session:
+    with ReadSession() as session:
         try:
             person = accounts.get(session, subscriber_id)
         except accounts.NotFound:
