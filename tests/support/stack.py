@@ -4,7 +4,9 @@ The Procfile's `web` line (gunicorn with its access log) and `worker` line, each
 as Heroku runs them; the simulated store (`scout store-sim`); an aiosmtpd sink; a database
 migrated by the Procfile's `release` step. Each gets a port of its own, and the stack a Redis db
 of its own: the test session's in-process worker consumes the session's db, and a task of the
-web's must never land in a worker that talks to another database.
+web's must never land in a worker that talks to another database. ADMIN_EMAIL is the one admin
+(ADMIN_EMAILS); the Procfile's `beat` line runs only inside `Stack.beat()`, for the tests that
+need one.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from tests.support.smtp import Received, SmtpServer
 
 STORE_GAMES = 1000
 STORE_SEED = 1
+ADMIN_EMAIL = "root@example.com"  # in ADMIN_EMAILS: the admin console's stories sign in as it
 START_TIMEOUT = 90.0  # seconds: gunicorn and the worker import the app on a busy machine
 TASK_TIMEOUT = 120.0
 
@@ -42,6 +45,7 @@ class Stack:
     store_url: str
     smtp: SmtpServer
     procs: dict[str, Proc]
+    logs: Path  # where the processes' output is kept once they stop
 
     def scout(self, *args: str) -> str:
         """Run a scout command against this stack (as an admin would); return its output."""
@@ -63,9 +67,14 @@ class Stack:
         assert isinstance(found, list)
         return found[:count]
 
-    def sign_in_link(self, address: str) -> str:
-        """Return the link in the newest sign-in email to address (waiting for the first)."""
-        self.mail_to(address, 1)
+    def mails_to(self, address: str) -> int:
+        """Return how many emails to address have arrived so far."""
+        return sum(address in m.rcpt_tos for m in self.smtp.messages)
+
+    def sign_in_link(self, address: str, after: int = 0) -> str:
+        """Return the link in the newest sign-in email to address, waiting for a newer one than
+        the first `after` emails to it (an address that signs in again gets another link)."""
+        self.mail_to(address, after + 1)
         mine = [m for m in self.smtp.messages if address in m.rcpt_tos]
         links = [link for link in (_link_in(m, self.url) for m in mine) if link]
         assert links, f"no sign-in link in the emails to {address}"
@@ -74,6 +83,22 @@ class Stack:
     def output(self, name: str) -> str:
         """Everything the process name ('web', 'worker', 'store') printed so far."""
         return self.procs[name].text
+
+    @contextmanager
+    def beat(self) -> Iterator[Proc]:
+        """Run the Procfile's beat on this stack for the block; keep its output as beat.log.
+
+        Not part of the stack itself: a beat firing the default entries (a check, a scrape)
+        would change what the other stories see, so only the tests that need one start it.
+        """
+        beat = start_beat(self.env)
+        try:
+            wait_for_output(beat, "beat: active with")
+            yield beat
+        finally:
+            status = beat.stop(timeout=30)
+            self.logs.mkdir(parents=True, exist_ok=True)
+            (self.logs / "beat.log").write_text(f"{beat.text}\n[stopped, status {status}]\n")
 
 
 def _link_in(message: Received, url: str) -> str:
@@ -139,6 +164,11 @@ def start_worker(env: dict[str, str]) -> Proc:
     return Proc(procfile_command("worker"), {**env, "LOG_LEVEL": "INFO"})
 
 
+def start_beat(env: dict[str, str]) -> Proc:
+    """Start the Procfile's beat line (firing once it prints 'beat: active with')."""
+    return Proc(procfile_command("beat"), {**env, "LOG_LEVEL": "INFO"})
+
+
 def stack_env(redis_url: str, database_url: str, smtp: SmtpServer, port: int) -> dict[str, str]:
     """Return the environment every process of the stack runs with."""
     return scout_env(
@@ -151,6 +181,7 @@ def stack_env(redis_url: str, database_url: str, smtp: SmtpServer, port: int) ->
         WEB_CONCURRENCY="2",
         WORKER_CONCURRENCY="2",
         WORKER_SOFT_SHUTDOWN_TIMEOUT="1",  # stop an idle worker quickly at the end
+        ADMIN_EMAILS=ADMIN_EMAIL,
     )
 
 
@@ -175,7 +206,7 @@ def running_stack(database_url: str, logs: Path) -> Iterator[Stack]:
         wait_for_output(procs["worker"], " ready.")
         url = f"http://127.0.0.1:{port}"
         wait_healthy(procs["web"], url)
-        yield Stack(url, env, env["STORE_URL"], smtp, procs)
+        yield Stack(url, env, env["STORE_URL"], smtp, procs, logs)
 
 
 def stop_all(procs: dict[str, Proc], logs: Path) -> None:
