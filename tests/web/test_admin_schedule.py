@@ -105,6 +105,21 @@ def test_the_utc_time_carries_its_date_when_it_is_another_day_than_the_zone_s(db
     assert local > utc  # 00:30 in Berlin is 23:30 UTC the day before
 
 
+def test_with_the_zone_utc_each_time_shows_once(db, scout_app):
+    scout_app.update(timezone="UTC")
+    add("nightly", {**PROBE, "schedule": {"cron": "0 4 * * *"}})
+    client = with_admins(scout_app)
+    signed_in(client, ADMIN)
+
+    listing = client.get("/admin/schedule").text
+    entry = client.get("/admin/schedule/nightly").text
+
+    assert "Times in UTC." in listing
+    for page in (listing, entry):
+        assert re.search(r'<time datetime="[^"]+">\S+ 04:00:00 UTC</time>', page)
+        assert 'class="utc"' not in page
+
+
 def test_the_last_run_shows_how_it_ended_and_links_its_run(client, redis_client):
     from models import ScrapeRun
     from scheduler.app import celery as app

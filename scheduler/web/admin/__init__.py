@@ -74,12 +74,15 @@ def local_time(value: datetime | None) -> str:
 
 def utc_time(value: datetime | None) -> str:
     """Return an instant in UTC beside local_time's: '01:00:00 UTC', with the date when the
-    UTC date is another ('2026-03-28 23:30:00 UTC'); '' for None."""
+    UTC date is another ('2026-03-28 23:30:00 UTC'); '' for None, and when TIMEZONE is UTC
+    (local_time says it all)."""
     if value is None:
         return ""
-    zone = ZoneInfo(current_config().timezone)
+    local = value.astimezone(ZoneInfo(current_config().timezone))
+    if local.tzname() == "UTC":
+        return ""
     utc = value.astimezone(UTC)
-    same_day = utc.date() == value.astimezone(zone).date()
+    same_day = utc.date() == local.date()
     return f"{utc:%H:%M:%S} UTC" if same_day else f"{utc:%Y-%m-%d %H:%M:%S} UTC"
 
 
