@@ -15,6 +15,7 @@ gunicorn  the Procfile's `web` line (gunicorn, --preload, its workers, the acces
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import secrets
 import shlex
@@ -115,6 +116,8 @@ def build(db_url: str, redis_url: str) -> tuple[Any, str]:
     client = app.test_client()
     with client.session_transaction() as cookie:
         cookie.update(sid=sid, key=key, at=int(time.time()))
+    gc.collect()
+    gc.freeze()  # as scheduler/web/wsgi.py does in gunicorn's master, before it forks
     return client, f"/games/{itemkey}"
 
 
