@@ -32,7 +32,7 @@ import requests
 from flask import g, render_template
 from sqlalchemy import select
 
-from bench import prices
+from bench import prices, web_admin
 from bench.upsert import fresh_database
 from config import PROJECT_ROOT
 from tests.support import services
@@ -123,13 +123,7 @@ def build(db_url: str, redis_url: str) -> tuple[Any, str]:
 
 def timed(client: Any, path: str, count: int) -> tuple[float, float]:
     """Return the median and p95 ms of count requests for path (after one to warm up)."""
-    assert client.get(path).status_code == 200, path
-    times = []
-    for _ in range(count):
-        began = time.perf_counter()
-        response = client.get(path)
-        times.append((time.perf_counter() - began) * 1000)
-        assert response.status_code == 200, path
+    times = web_admin.timed(client, path, count)
     return statistics.median(times), statistics.quantiles(times, n=20, method="inclusive")[-1]
 
 
