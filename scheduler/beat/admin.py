@@ -19,7 +19,7 @@ from scheduler.beat import entries as store
 from scheduler.beat.calls import CallRules, check_call, parse_json_text
 from scheduler.beat.entries import in_transaction
 from scheduler.beat.spec import timing_of
-from scheduler.beat.timing import ScheduleError, Timing, parse_cron, parse_every
+from scheduler.beat.timing import FieldError, ScheduleError, Timing, parse_cron, parse_every
 
 T = TypeVar("T")
 
@@ -40,14 +40,6 @@ def call_rules() -> CallRules:
 def beat_rules() -> CallRules:
     """Return the checks beat applies when it loads an entry (queues are checked on edits)."""
     return replace(call_rules(), queues=None)
-
-
-class FieldError(ScheduleError):
-    """A refused edit that belongs to one field ("cron", "every", "args", ...)."""
-
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def parse_call_texts(

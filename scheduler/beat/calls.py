@@ -11,12 +11,13 @@ from __future__ import annotations
 import inspect
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from models.schedule import UnreadableJSON
-from scheduler.beat.timing import ScheduleError
+from scheduler.beat.timing import FieldError, ScheduleError
 
 OWN_TASKS = "scheduler.tasks."
 OTHER_TASKS = frozenset({"celery.backend_cleanup"})
@@ -82,22 +83,37 @@ def app_queues(app: Any) -> frozenset[str]:
 
 
 def check_call(task: Any, args: Any, kwargs: Any, options: Any, rules: CallRules | None) -> None:
-    """Raise ScheduleError unless task, args, kwargs and options may be sent by beat."""
+    """Raise ScheduleError unless task, args, kwargs and options may be sent by beat; a
+    FieldError when the fault is in one of args, kwargs or options (a form marks that field)."""
     rules = rules or CallRules()
     check_text("task", task)
     for label, value in (("args", args), ("kwargs", kwargs), ("options", options)):
         if isinstance(value, UnreadableJSON):  # a row written by hand (SQLite keeps text)
-            raise ScheduleError(f"bad {label}: stored text {short(value.text)} is not JSON")
+            raise FieldError(f"bad {label}: stored text {short(value.text)} is not JSON", label)
     if not isinstance(args, list):
-        raise ScheduleError(f"bad args {short(args)}: must be a JSON list")
+        raise FieldError(f"bad args {short(args)}: must be a JSON list", "args")
     for label, value in (("kwargs", kwargs), ("options", options)):
         if not isinstance(value, dict):
-            raise ScheduleError(f"bad {label} {short(value)}: must be a JSON object")
-        check_plain_json(label, value)
-    check_plain_json("args", args)
-    check_options(options, rules)
+            raise FieldError(f"bad {label} {short(value)}: must be a JSON object", label)
+        with _in_field(label):
+            check_plain_json(label, value)
+    with _in_field("args"):
+        check_plain_json("args", args)
+    with _in_field("options"):
+        check_options(options, rules)
     if rules.tasks is not None:
         check_task(task, args, kwargs, rules.tasks)
+
+
+@contextmanager
+def _in_field(name: str) -> Iterator[None]:
+    """Turn a ScheduleError raised inside into a FieldError of the field name."""
+    try:
+        yield
+    except FieldError:
+        raise
+    except ScheduleError as exc:
+        raise FieldError(str(exc), name) from None
 
 
 def check_task(
@@ -112,7 +128,8 @@ def check_task(
     try:
         tasks[name].bind(*args, **kwargs)
     except TypeError as exc:
-        raise ScheduleError(f"task {name} does not take these arguments: {exc}") from None
+        field = "kwargs" if kwargs and not args else "args"
+        raise FieldError(f"task {name} does not take these arguments: {exc}", field) from None
 
 
 def check_options(options: dict[str, Any], rules: CallRules) -> None:

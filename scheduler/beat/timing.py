@@ -45,6 +45,14 @@ class ScheduleError(ValueError):
     """A schedule that cannot be parsed or never runs; str() is one line for the admin."""
 
 
+class FieldError(ScheduleError):
+    """A refused edit that belongs to one field ("cron", "every", "args", ...)."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 @dataclass(frozen=True)
 class Timing:
     """A parsed schedule: exactly one of cron (five fields) or every (seconds) is set."""

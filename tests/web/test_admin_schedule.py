@@ -267,6 +267,8 @@ def test_a_bad_edit_shows_one_line_on_the_form_and_stores_nothing(client, field,
     assert refused.status_code == 400
     lines = error_lines(refused.text)
     assert len(lines) == 1 and message in lines[0], lines
+    marked = re.findall(r'name="(\w+)"[^>]*aria-invalid="true"', refused.text)
+    assert marked == [field], f"the field at fault is marked for screen readers: {marked}"
     assert "Traceback" not in refused.text
     assert stored() == before and counts() == edits
     typed = html.unescape(refused.text)

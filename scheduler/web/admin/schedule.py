@@ -146,8 +146,9 @@ def _save(name: str, wanted: admin.Change, form: EditForm | None) -> Response | 
         )
     except store.EntryNotFound:
         abort(404)
-    except ScheduleError as exc:
-        return _entry_page(name, form, str(exc)), 400
+    except ScheduleError as exc:  # the task's checks: a FieldError names args, kwargs or options
+        field = exc.field if isinstance(exc, admin.FieldError) else None
+        return _entry_page(name, form, str(exc), field), 400
     if done.empty:
         flash("Nothing changed: the form holds the entry as it is.", "ok")
     else:
