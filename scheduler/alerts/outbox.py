@@ -33,6 +33,7 @@ from sqlalchemy.sql.expression import ColumnElement, Exists
 
 from models import Alert, Game, PriceChange, Subscriber
 from models.base import rows_changed
+from models.game import item_key
 from scheduler.alerts.render import Digest, DigestItem
 
 ALERTS: Table = Alert.__table__  # type: ignore[assignment]
@@ -170,7 +171,7 @@ def load_digests(
                 currency=row.currency,
                 lowest_before_cents=lowest.get(game_id),
                 store_url=f"{store_url}/{row.kind}/{row.steam_id}/",  # as Game.store_path
-                itemkey=f"{row.kind.capitalize()}_{row.steam_id}",  # as Game.itemkey
+                itemkey=item_key(row.kind, row.steam_id),
                 also_alert_ids=tuple(sorted(r.id for r in group if r.id != row.id)),
             )
         )

@@ -55,7 +55,7 @@ def find_game(session: Session, item: str) -> Game:
     game = session.scalars(select(Game).where(Game.kind == kind, Game.steam_id == steam_id)).first()
     if game is None:
         raise UnknownItemError(
-            f"{kind.capitalize()}_{steam_id} is not in the catalogue "
+            f"{item_key(kind, steam_id)} is not in the catalogue "
             "(check the id, or scrape the store first)"
         )
     return game

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from models.alert import ALERT_STATUSES, Alert, Subscriber, WatchEntry
 from models.base import rows_changed, utcnow
-from models.game import Game
+from models.game import Game, item_key
 from scheduler.alerts import rules as alert_rules
 from scheduler.alerts.digests import advance_due
 from scheduler.alerts.inputs import (
@@ -259,4 +259,4 @@ def list_alerts(
 
 def _with_item(row: dict[str, Any]) -> dict[str, Any]:
     kind, steam_id = row.pop("kind"), row.pop("steam_id")
-    return {"item": f"{kind.capitalize()}_{steam_id}", **row}
+    return {"item": item_key(kind, steam_id), **row}
